@@ -1,0 +1,14 @@
+"""NumPy layers: batch-first, ``params``/``grads`` dicts, ``forward``/``backward``."""
+
+from .activations import ReLU, Sigmoid, Tanh, sigmoid
+from .base import Layer
+from .conv1d import Conv1D
+from .dense import Dense
+from .dropout import Dropout
+from .embedding import Embedding
+from .lstm import LSTM
+from .pooling import GlobalMaxPool1D
+from .sequential import Sequential
+
+__all__ = ["Layer", "Dense", "Embedding", "Conv1D", "ReLU", "Sigmoid", "Tanh", "sigmoid",
+           "GlobalMaxPool1D", "Dropout", "LSTM", "Sequential"]

@@ -1,0 +1,79 @@
+"""The contract every layer follows, and the input checks they share.
+
+A layer holds its parameters in ``self.params`` and, after ``backward``, the matching
+gradients in ``self.grads`` (same keys, same shapes). ``forward`` caches what
+``backward`` needs; ``backward(dy)`` takes the gradient of the loss with respect to
+the layer's output and returns the gradient with respect to its input.
+
+Optimizers update ``params`` arrays *in place*, so a layer never rebinds them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FLOAT_DTYPES = (np.float32, np.float64)
+
+
+class Layer:
+    """Base class: ``params``, ``grads``, ``forward``, ``backward``, ``zero_grad``."""
+
+    def __init__(self, dtype=np.float32):
+        dtype = np.dtype(dtype)
+        if dtype not in FLOAT_DTYPES:
+            raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+        self.dtype = dtype
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self._cache = None
+
+    def forward(self, x, training: bool = True):
+        raise NotImplementedError
+
+    def backward(self, dy):
+        raise NotImplementedError
+
+    def __call__(self, x, training: bool = True):
+        return self.forward(x, training=training)
+
+    def zero_grad(self) -> None:
+        """Reset every gradient to zeros (shapes and dtypes of the parameters)."""
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    def _need_cache(self):
+        if self._cache is None:
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+        return self._cache
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{k}={tuple(v.shape)}" for k, v in self.params.items())
+        return f"{type(self).__name__}({shapes})"
+
+
+def check_float_input(x, name: str, layer: Layer, ndims: tuple[int, ...], last_dim: int | None = None):
+    """Return ``x`` as an array of the layer's dtype, or raise a ValueError that says what was expected.
+
+    ``ndims`` lists the accepted numbers of dimensions; ``last_dim`` the required size of the
+    last axis (the feature size). Integer and boolean inputs are refused rather than silently
+    converted: token ids fed to a Dense layer are a bug, not data.
+    """
+    where = f"{type(layer).__name__} {name}"
+    x = np.asarray(x)
+    if x.dtype.kind != "f":
+        raise ValueError(f"{where}: expected a floating-point array, got dtype {x.dtype} "
+                         f"(convert with x.astype(np.{layer.dtype}))")
+    if x.ndim not in ndims:
+        want = " or ".join(f"{n}-D" for n in ndims)
+        raise ValueError(f"{where}: expected a {want} array, got shape {x.shape}")
+    if last_dim is not None and x.shape[-1] != last_dim:
+        raise ValueError(f"{where}: expected last dimension {last_dim}, got shape {x.shape}")
+    return x.astype(layer.dtype, copy=False)
+
+
+def check_grad(dy, expected_shape: tuple[int, ...], layer: Layer):
+    """Return the upstream gradient ``dy`` as the layer's dtype after checking its shape."""
+    dy = np.asarray(dy)
+    if dy.shape != tuple(expected_shape):
+        raise ValueError(f"{type(layer).__name__}.backward: expected dy of shape {tuple(expected_shape)} "
+                         f"(the output's shape), got {dy.shape}")
+    return dy.astype(layer.dtype, copy=False)

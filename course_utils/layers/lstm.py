@@ -1,0 +1,153 @@
+"""A batched LSTM layer with full backpropagation through time.
+
+One step, for a batch of N sequences (``*`` is the element-wise product)::
+
+    a   = x_t @ W_x + h_{t-1} @ W_h + b          (N, 4H): the four gates' pre-activations
+    i   = sigmoid(a[:, 0H:1H])                   input gate:  how much new content to write
+    f   = sigmoid(a[:, 1H:2H])                   forget gate: how much old memory to keep
+    g   = tanh(a[:, 2H:3H])                      candidate:   the new content
+    o   = sigmoid(a[:, 3H:4H])                   output gate: how much memory to show
+    c_t = f * c_{t-1} + i * g                    cell state (the memory)
+    h_t = o * tanh(c_t)                          hidden state (the output)
+
+The gates are stacked in PyTorch's order (i, f, g, o), so the weights map one to one onto
+``torch.nn.LSTM`` (``W_x = weight_ih_l0.T``, ``W_h = weight_hh_l0.T``,
+``b = bias_ih_l0 + bias_hh_l0``; see ``course_utils.interop``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..seeding import get_rng
+from .activations import sigmoid
+from .base import Layer, check_float_input, check_grad
+
+
+class LSTM(Layer):
+    """``x (N, T, D) -> h (N, T, H)``, or ``(N, H)`` (the last step) with ``return_sequences=False``.
+
+    Parameters: ``W_x (D, 4H)``, ``W_h (H, 4H)``, ``b (4H,)``; initialised as PyTorch does,
+    uniform in ``±1/sqrt(H)``.
+
+    ``forward(x, initial_state=(h0, c0), return_state=True)`` starts from given states, each
+    ``(N, H)`` (zeros by default), and also returns the final ``(h_T, c_T)``: feed those into
+    the next chunk for truncated backpropagation through time.
+    ``backward(dy, d_final_state=(dh_T, dc_T))`` returns ``dx (N, T, D)``, fills ``grads`` and
+    stores the gradients of the initial states in ``self.d_initial_state``.
+
+    Inside, arrays are time-major ``(T, N, ...)`` so that each step reads contiguous memory.
+    The only Python loop runs over time steps, with one matrix product per step.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, *, return_sequences: bool = True,
+                 rng=None, dtype=np.float32):
+        super().__init__(dtype)
+        rng = get_rng(rng)
+        D, H = input_size, hidden_size
+        self.input_size, self.hidden_size, self.return_sequences = D, H, return_sequences
+        bound = 1.0 / np.sqrt(H)
+        self.params = {
+            "W_x": rng.uniform(-bound, bound, (D, 4 * H)).astype(self.dtype),
+            "W_h": rng.uniform(-bound, bound, (H, 4 * H)).astype(self.dtype),
+            "b": rng.uniform(-bound, bound, 4 * H).astype(self.dtype),
+        }
+        self.zero_grad()
+        self.d_initial_state = None
+
+    def _initial_state(self, initial_state, N):
+        H = self.hidden_size
+        if initial_state is None:
+            return np.zeros((N, H), self.dtype), np.zeros((N, H), self.dtype)
+        if not (isinstance(initial_state, (tuple, list)) and len(initial_state) == 2):
+            raise ValueError("LSTM initial_state: expected a pair (h0, c0), "
+                             f"got {type(initial_state).__name__}")
+        states = []
+        for name, s in zip(("h0", "c0"), initial_state):
+            s = check_float_input(s, name, self, ndims=(2,), last_dim=H)
+            if s.shape[0] != N:
+                raise ValueError(f"LSTM {name}: expected shape ({N}, {H}) to match the batch, got {s.shape}")
+            states.append(s)
+        return tuple(states)
+
+    def forward(self, x, training: bool = True, initial_state=None, return_state: bool = False):
+        x = check_float_input(x, "input", self, ndims=(3,), last_dim=self.input_size)
+        N, T, D = x.shape
+        H = self.hidden_size
+        if T == 0:
+            raise ValueError(f"LSTM input: expected at least one time step, got shape {x.shape}")
+        h0, c0 = self._initial_state(initial_state, N)
+        W_h = self.params["W_h"]
+
+        # The input's share of every gate at every step, in one matrix product.
+        x_tm = np.ascontiguousarray(x.transpose(1, 0, 2))           # (T, N, D)
+        xw = (x_tm.reshape(T * N, D) @ self.params["W_x"] + self.params["b"]).reshape(T, N, 4 * H)
+
+        gates = np.empty((T, N, 4 * H), self.dtype)  # activated i, f, g, o per step
+        hs = np.empty((T + 1, N, H), self.dtype)     # hs[0] = h0, hs[t + 1] = h_t
+        cs = np.empty((T + 1, N, H), self.dtype)
+        tanh_cs = np.empty((T, N, H), self.dtype)
+        hs[0], cs[0] = h0, c0
+        for t in range(T):
+            a = xw[t] + hs[t] @ W_h                                 # (N, 4H)
+            gate = gates[t]
+            gate[:, :2 * H] = sigmoid(a[:, :2 * H])                 # i, f
+            gate[:, 2 * H:3 * H] = np.tanh(a[:, 2 * H:3 * H])       # g
+            gate[:, 3 * H:] = sigmoid(a[:, 3 * H:])                 # o
+            i, f, g, o = gate[:, :H], gate[:, H:2 * H], gate[:, 2 * H:3 * H], gate[:, 3 * H:]
+            cs[t + 1] = f * cs[t] + i * g
+            tanh_cs[t] = np.tanh(cs[t + 1])
+            hs[t + 1] = o * tanh_cs[t]
+
+        self._cache = (x_tm, gates, hs, cs, tanh_cs)
+        if self.return_sequences:
+            y = np.ascontiguousarray(hs[1:].transpose(1, 0, 2))    # (N, T, H)
+        else:
+            y = hs[T].copy()                                        # (N, H)
+        if return_state:
+            return y, (hs[T].copy(), cs[T].copy())
+        return y
+
+    def backward(self, dy, d_final_state=None):
+        x_tm, gates, hs, cs, tanh_cs = self._need_cache()
+        T, N, D = x_tm.shape
+        H = self.hidden_size
+        out_shape = (N, T, H) if self.return_sequences else (N, H)
+        dy = check_grad(dy, out_shape, self)
+
+        # Gradients flowing back into step T from outside (e.g. the next TBPTT chunk's loss).
+        dh_next = np.zeros((N, H), self.dtype)
+        dc_next = np.zeros((N, H), self.dtype)
+        if d_final_state is not None:
+            dh_T, dc_T = d_final_state
+            if dh_T is not None:
+                dh_next = dh_next + check_grad(dh_T, (N, H), self)
+            if dc_T is not None:
+                dc_next = dc_next + check_grad(dc_T, (N, H), self)
+        if not self.return_sequences:
+            dh_next = dh_next + dy
+
+        W_hT = self.params["W_h"].T
+        da = np.empty((T, N, 4 * H), self.dtype)     # gradient of each step's pre-activations
+        for t in reversed(range(T)):
+            gate = gates[t]
+            i, f, g, o = gate[:, :H], gate[:, H:2 * H], gate[:, 2 * H:3 * H], gate[:, 3 * H:]
+            dh = dh_next + dy[:, t] if self.return_sequences else dh_next
+            tc = tanh_cs[t]
+            dc = dc_next + dh * o * (1 - tc * tc)
+            d = da[t]
+            d[:, :H] = dc * g * i * (1 - i)                        # through i = sigmoid
+            d[:, H:2 * H] = dc * cs[t] * f * (1 - f)               # through f = sigmoid
+            d[:, 2 * H:3 * H] = dc * i * (1 - g * g)               # through g = tanh
+            d[:, 3 * H:] = dh * tc * o * (1 - o)                   # through o = sigmoid
+            dc_next = dc * f
+            dh_next = d @ W_hT
+
+        # Weight gradients: one matrix product each over all steps at once.
+        da2 = da.reshape(T * N, 4 * H)
+        self.grads["W_x"] = x_tm.reshape(T * N, D).T @ da2
+        self.grads["W_h"] = hs[:-1].reshape(T * N, H).T @ da2
+        self.grads["b"] = da2.sum(axis=0)
+        self.d_initial_state = (dh_next, dc_next)
+        dx = (da2 @ self.params["W_x"].T).reshape(T, N, D)
+        return np.ascontiguousarray(dx.transpose(1, 0, 2))

@@ -1,0 +1,28 @@
+"""Global max pooling over time."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Layer, check_float_input, check_grad
+
+
+class GlobalMaxPool1D(Layer):
+    """``x (N, T, C) -> y (N, C)``: the largest value of each channel over all time steps.
+
+    The gradient flows only to the step that held the maximum (the first one on ties,
+    as ``argmax`` picks it).
+    """
+
+    def forward(self, x, training: bool = True):
+        x = check_float_input(x, "input", self, ndims=(3,))
+        idx = x.argmax(axis=1)  # (N, C): which step won, per channel
+        self._cache = (x.shape, idx)
+        return np.take_along_axis(x, idx[:, None, :], axis=1)[:, 0, :]
+
+    def backward(self, dy):
+        shape, idx = self._need_cache()
+        dy = check_grad(dy, (shape[0], shape[2]), self)
+        dx = np.zeros(shape, dtype=self.dtype)
+        np.put_along_axis(dx, idx[:, None, :], dy[:, None, :], axis=1)
+        return dx
