@@ -31,7 +31,7 @@ def rel_error(analytic, numeric) -> float:
     return 0.0 if scale == 0 else float(np.abs(a - n).max() / scale)
 
 
-def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-5) -> np.ndarray:
     """Centred-difference gradient of the scalar ``f()`` with respect to the array ``x``.
 
     ``x`` is perturbed in place, one entry at a time, and restored afterwards.
@@ -51,7 +51,7 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6)
     return grad
 
 
-def check_layer_gradients(layer, x, *, rng=None, eps: float = 1e-6, **forward_kwargs) -> dict[str, float]:
+def check_layer_gradients(layer, x, *, rng=None, eps: float = 1e-5, **forward_kwargs) -> dict[str, float]:
     """Relative error of ``layer.backward`` against finite differences, per parameter and for the input.
 
     Returns ``{"x": err, "<param>": err, ...}`` (no ``"x"`` for integer inputs such as token ids).
@@ -75,7 +75,7 @@ def check_layer_gradients(layer, x, *, rng=None, eps: float = 1e-6, **forward_kw
     return errors
 
 
-def check_loss_gradient(loss_fn, x, *args, eps: float = 1e-6, **kwargs) -> float:
+def check_loss_gradient(loss_fn, x, *args, eps: float = 1e-5, **kwargs) -> float:
     """Relative error of the gradient returned by ``loss_fn(x, *args) -> (loss, dx)``."""
     x = np.array(x, dtype=np.float64, copy=True)
     _, dx = loss_fn(x, *args, **kwargs)

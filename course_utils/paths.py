@@ -29,10 +29,13 @@ def data_dir() -> Path:
 def figures_dir(notebook: str | None = None) -> Path:
     """``<root>/figures`` or, given a notebook stem such as ``"01_lstm_cell_by_hand"``, its folder.
 
-    The folder is created if missing.
+    In quick mode a notebook's figures go to ``figures/_quick/<stem>`` (git-ignored), so that
+    the test run never overwrites the figures of a full run. The folder is created if missing.
     """
+    from .mode import is_quick
+
     path = project_root() / "figures"
     if notebook:
-        path = path / notebook
+        path = path / ("_quick" if is_quick() else "") / notebook
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -1,0 +1,58 @@
+"""The start and the end of every notebook: seed, mode, clock, figures and results.
+
+    lesson = start_lesson("01_lstm_cell_by_hand")   # seeds everything, prints the mode
+    ...
+    lesson.savefig(fig, "gates")                    # figures/01_lstm_cell_by_hand/gates.png
+    lesson.record({"max_abs_diff_torch": 1e-16})    # figures/results.json, with the run time
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .mode import run_mode
+from .paths import figures_dir
+from .plotting import save_figure, use_course_style
+from .seeding import seed_everything
+
+
+class Lesson:
+    """A running notebook: its stem, mode, seed and start time."""
+
+    def __init__(self, notebook: str, seed: int = 0):
+        self.notebook = notebook
+        self.seed = seed
+        self.mode = run_mode()
+        self.rng = seed_everything(seed)
+        self.started = time.perf_counter()
+        use_course_style()
+
+    @property
+    def seconds(self) -> float:
+        """Seconds since the lesson started."""
+        return time.perf_counter() - self.started
+
+    @property
+    def figures(self) -> Path:
+        return figures_dir(self.notebook)
+
+    def savefig(self, fig, name: str) -> Path:
+        return save_figure(fig, self.notebook, name)
+
+    def record(self, metrics: dict) -> dict:
+        """Write the headline numbers and the run time to ``figures/results.json``."""
+        from .results import record_results
+
+        return record_results(self.notebook, metrics, seconds=round(self.seconds, 1), mode=self.mode)
+
+    def __repr__(self) -> str:
+        return f"Lesson({self.notebook!r}, mode={self.mode!r}, seed={self.seed})"
+
+
+def start_lesson(notebook: str, seed: int = 0) -> Lesson:
+    """Seed everything, apply the plot style, start the clock and print the mode."""
+    lesson = Lesson(notebook, seed)
+    print(f"{notebook}: mode={lesson.mode} (set COURSE_MODE=quick|full), seed={seed}, "
+          f"figures -> {lesson.figures}")
+    return lesson

@@ -1,0 +1,106 @@
+"""A training loop for ``course_utils`` models, with a progress bar and a pandas history.
+
+    history = train(model, softmax_cross_entropy, Adam(model.params, 1e-3),
+                    (X_train, y_train), (X_val, y_val), epochs=20, batch_size=64,
+                    clip_norm=5.0, patience=3)
+
+Mini-batches are whole arrays: one ``forward`` and one ``backward`` per batch, no loop over
+samples. The returned ``DataFrame`` has one row per epoch.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from .optim import clip_grad_norm
+from .seeding import get_rng
+
+
+def minibatches(X, y, batch_size: int, *, shuffle: bool = True, rng=None):
+    """Yield ``(X_batch, y_batch)`` pairs covering every example once (the last batch may be smaller)."""
+    n = len(X)
+    if len(y) != n:
+        raise ValueError(f"X and y must have the same number of examples, got {n} and {len(y)}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    order = get_rng(rng).permutation(n) if shuffle else np.arange(n)
+    for start in range(0, n, batch_size):
+        idx = order[start:start + batch_size]
+        yield X[idx], y[idx]
+
+
+def evaluate(model, loss_fn: Callable, X, y, *, batch_size: int = 1024, metrics: dict | None = None) -> dict:
+    """Mean loss (and metrics) over a data set in evaluation mode (no dropout), batch by batch.
+
+    ``metrics`` maps a name to ``fn(outputs, y) -> float`` averaged over examples.
+    """
+    if len(X) == 0:
+        raise ValueError("evaluate: the data set is empty")
+    totals = {"loss": 0.0, **{name: 0.0 for name in metrics or {}}}
+    for Xb, yb in minibatches(X, y, batch_size, shuffle=False):
+        out = model.forward(Xb, training=False)
+        totals["loss"] += loss_fn(out, yb)[0] * len(Xb)
+        for name, fn in (metrics or {}).items():
+            totals[name] += fn(out, yb) * len(Xb)
+    return {name: value / len(X) for name, value in totals.items()}
+
+
+def train(model, loss_fn: Callable, optimizer, train_data, val_data=None, *, epochs: int, batch_size: int,
+          clip_norm: float | None = None, metrics: dict | None = None, patience: int | None = None,
+          rng=None, progress: bool = True, desc: str = "training") -> pd.DataFrame:
+    """Train with mini-batches; return the history (epoch, train_loss, val_loss, metrics, grad_norm, seconds).
+
+    - ``loss_fn(outputs, y) -> (loss, doutputs)``, e.g. ``softmax_cross_entropy`` or ``mse``.
+    - ``clip_norm``: clip the global gradient norm of every step (the mean norm before
+      clipping is logged as ``grad_norm``).
+    - ``patience``: early stopping on the validation loss; after ``patience`` epochs without
+      improvement training stops and the best epoch's weights are put back into ``model``.
+      The validation set chooses the epoch, so report results on a separate test set.
+    """
+    X, y = train_data
+    if patience is not None and val_data is None:
+        raise ValueError("early stopping (patience) needs val_data")
+    rng = get_rng(rng)
+    rows, best, best_params, bad_epochs = [], np.inf, None, 0
+    bar = tqdm(range(1, epochs + 1), desc=desc, disable=not progress)
+    for epoch in bar:
+        start = time.perf_counter()
+        loss_sum, norm_sum, steps = 0.0, 0.0, 0
+        for Xb, yb in minibatches(X, y, batch_size, rng=rng):
+            loss, dout = loss_fn(model.forward(Xb, training=True), yb)
+            model.backward(dout)
+            grads = model.grads
+            if clip_norm is not None:
+                norm_sum += clip_grad_norm(grads, clip_norm)
+            optimizer.step(grads)
+            loss_sum += loss * len(Xb)
+            steps += 1
+        row = {"epoch": epoch, "train_loss": loss_sum / len(X)}
+        if clip_norm is not None:
+            row["grad_norm"] = norm_sum / steps
+        if val_data is not None:
+            val = evaluate(model, loss_fn, *val_data, metrics=metrics)
+            row.update({f"val_{k}": v for k, v in val.items()})
+        row["seconds"] = time.perf_counter() - start
+        rows.append(row)
+        bar.set_postfix({k: f"{v:.4f}" for k, v in row.items() if k.endswith("loss")})
+
+        if patience is not None:
+            if row["val_loss"] < best:
+                best, bad_epochs = row["val_loss"], 0
+                best_params = {k: p.copy() for k, p in model.params.items()}
+            else:
+                bad_epochs += 1
+                if bad_epochs >= patience:
+                    break
+    history = pd.DataFrame(rows)
+    if best_params is not None:
+        for k, p in model.params.items():
+            p[...] = best_params[k]
+        history["best"] = history["val_loss"] == best
+    return history

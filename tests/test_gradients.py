@@ -1,0 +1,194 @@
+"""Float64 gradient checks of every layer and loss: backward against centred differences.
+
+Each check uses a random upstream gradient and must reach a max relative error below 1e-7
+(see ``course_utils.gradcheck.rel_error``). The errors are printed at the end of the run.
+"""
+
+import numpy as np
+import pytest
+
+from conftest import GRADCHECK_REPORT
+from course_utils import (LSTM, Conv1D, Dense, Dropout, Embedding, GlobalMaxPool1D, ReLU, Sequential, Sigmoid,
+                          Tanh, bce_with_logits, check_layer_gradients, check_loss_gradient, mse,
+                          numerical_gradient, rel_error, softmax_cross_entropy)
+
+TOL = 1e-7
+F64 = np.float64
+
+
+def assert_small(name, errors):
+    for key, err in errors.items():
+        GRADCHECK_REPORT[f"{name} d{key}"] = err
+    worst = max(errors.values())
+    assert worst < TOL, f"{name}: gradient check failed, relative errors {errors}"
+
+
+def away_from_kinks(x, margin=1e-3):
+    """Move values off 0, where ReLU's derivative jumps and finite differences straddle the kink."""
+    return np.where(np.abs(x) < margin, margin * np.sign(x) + margin * (x == 0), x)
+
+
+@pytest.mark.parametrize("shape", [(4, 5), (3, 4, 5)])
+def test_dense(rng, shape):
+    assert_small(f"Dense {shape}", check_layer_gradients(Dense(5, 3, rng=rng, dtype=F64), rng.standard_normal(shape)))
+
+
+def test_embedding_with_repeated_ids(rng):
+    ids = np.array([[1, 2, 2, 0], [3, 1, 0, 0]])  # repeated ids must accumulate
+    layer = Embedding(5, 3, rng=rng, dtype=F64)
+    errors = check_layer_gradients(layer, ids)
+    assert "x" not in errors  # integer ids have no gradient
+    assert_small("Embedding", errors)
+    assert np.all(layer.grads["W"][4] == 0)  # never used
+
+
+def test_embedding_padding_row_and_frozen_table_get_no_gradient(rng):
+    ids = np.array([[1, 2, 2, 0], [3, 1, 0, 0]])
+    dy = rng.standard_normal((2, 4, 3))
+    padded = Embedding(5, 3, padding_idx=0, rng=rng, dtype=F64)
+    assert np.all(padded.params["W"][0] == 0)
+    padded.forward(ids)
+    padded.backward(dy)
+    assert np.all(padded.grads["W"][0] == 0) and np.any(padded.grads["W"][1] != 0)
+    frozen = Embedding(5, 3, trainable=False, rng=rng, dtype=F64)
+    frozen.forward(ids)
+    frozen.backward(dy)
+    assert not np.any(frozen.grads["W"])
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_conv1d(rng, k):
+    layer = Conv1D(3, 4, k, rng=rng, dtype=F64)
+    assert_small(f"Conv1D k={k}", check_layer_gradients(layer, rng.standard_normal((2, 7, 3))))
+
+
+@pytest.mark.parametrize("layer_cls", [ReLU, Sigmoid, Tanh])
+def test_activations(rng, layer_cls):
+    x = away_from_kinks(rng.standard_normal((3, 4, 5)))
+    assert_small(layer_cls.__name__, check_layer_gradients(layer_cls(dtype=F64), x))
+
+
+def test_global_max_pool(rng):
+    assert_small("GlobalMaxPool1D", check_layer_gradients(GlobalMaxPool1D(dtype=F64), rng.standard_normal((3, 6, 4))))
+
+
+def test_dropout_with_a_fixed_mask(rng):
+    layer = Dropout(0.4, dtype=F64)
+    forward = layer.forward
+
+    def same_mask_forward(x, training=True):
+        layer.rng = np.random.default_rng(7)  # the same mask at every call of the check
+        return forward(x, training=training)
+
+    layer.forward = same_mask_forward
+    assert_small("Dropout", check_layer_gradients(layer, rng.standard_normal((4, 6))))
+    y = layer.forward(np.ones((4, 6)))
+    assert set(np.unique(y)) <= {0.0, 1 / 0.6}
+    np.testing.assert_array_equal(layer.forward(np.ones((4, 6)), training=False), np.ones((4, 6)))
+
+
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_lstm(rng, return_sequences):
+    layer = LSTM(3, 4, return_sequences=return_sequences, rng=rng, dtype=F64)
+    layer.params["b"][...] = rng.standard_normal(16)  # non-zero biases
+    assert_small(f"LSTM return_sequences={return_sequences}",
+                 check_layer_gradients(layer, rng.standard_normal((2, 5, 3))))
+
+
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_lstm_initial_and_final_state(rng, return_sequences):
+    """Gradients into (h0, c0) and from the final (h_T, c_T), as truncated BPTT uses them."""
+    N, T, D, H = 3, 4, 2, 5
+    layer = LSTM(D, H, return_sequences=return_sequences, rng=rng, dtype=F64)
+    x, h0, c0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H)), rng.standard_normal((N, H))
+    y, _ = layer.forward(x, initial_state=(h0, c0), return_state=True)
+    dy, dh_T, dc_T = rng.standard_normal(y.shape), rng.standard_normal((N, H)), rng.standard_normal((N, H))
+
+    def loss():
+        y, (h, c) = layer.forward(x, initial_state=(h0, c0), return_state=True)
+        return float(np.sum(y * dy) + np.sum(h * dh_T) + np.sum(c * dc_T))
+
+    loss()
+    dx = layer.backward(dy, d_final_state=(dh_T, dc_T))
+    analytic = {"x": dx, "h0": layer.d_initial_state[0], "c0": layer.d_initial_state[1],
+                **{k: g.copy() for k, g in layer.grads.items()}}
+    arrays = {"x": x, "h0": h0, "c0": c0, **layer.params}
+    errors = {k: rel_error(analytic[k], numerical_gradient(loss, arrays[k])) for k in analytic}
+    assert_small(f"LSTM with states, return_sequences={return_sequences}", errors)
+
+
+def test_whole_model_embedding_conv_lstm_dense(rng):
+    """Gradients flow through every part of the lesson 05 hybrid into the embeddings."""
+    model = Sequential([Embedding(11, 4, rng=rng, dtype=F64), Conv1D(4, 5, 2, rng=rng, dtype=F64),
+                        Tanh(dtype=F64), LSTM(5, 3, return_sequences=False, rng=rng, dtype=F64),
+                        Dense(3, 11, rng=rng, dtype=F64)])
+    ids, targets = rng.integers(0, 11, (4, 6)), rng.integers(0, 11, 4)
+
+    def loss():
+        return softmax_cross_entropy(model.forward(ids), targets)[0]
+
+    model.backward(softmax_cross_entropy(model.forward(ids), targets)[1])
+    analytic = {k: g.copy() for k, g in model.grads.items()}
+    errors = {k: rel_error(analytic[k], numerical_gradient(loss, p)) for k, p in model.params.items()}
+    assert_small("Embedding-Conv1D-Tanh-LSTM-Dense", errors)
+
+
+def test_softmax_cross_entropy(rng):
+    err = check_loss_gradient(softmax_cross_entropy, rng.standard_normal((6, 5)), rng.integers(0, 5, 6))
+    assert_small("softmax_cross_entropy", {"logits": err})
+
+
+def test_softmax_cross_entropy_sequence_with_ignored_padding(rng):
+    targets = rng.integers(1, 5, (3, 4))
+    targets[:, -1] = 0
+    err = check_loss_gradient(softmax_cross_entropy, rng.standard_normal((3, 4, 5)), targets, ignore_index=0)
+    assert_small("softmax_cross_entropy ignore_index", {"logits": err})
+
+
+def test_mse(rng):
+    assert_small("mse", {"pred": check_loss_gradient(mse, rng.standard_normal((5, 1)), rng.standard_normal((5, 1)))})
+
+
+def test_bce_with_logits(rng):
+    err = check_loss_gradient(bce_with_logits, rng.standard_normal((5, 3)), rng.integers(0, 2, (5, 3)).astype(F64))
+    assert_small("bce_with_logits", {"logits": err})
+
+
+def test_the_checker_catches_a_wrong_gradient(rng):
+    """A gradient check that cannot fail proves nothing: break Dense.backward and watch it fail."""
+    layer = Dense(4, 3, rng=rng, dtype=F64)
+    backward = layer.backward
+
+    def wrong_backward(dy):
+        dx = backward(dy)
+        layer.grads["b"] = layer.grads["b"] * 1.001  # a 0.1% error
+        return dx
+
+    layer.backward = wrong_backward
+    errors = check_layer_gradients(layer, rng.standard_normal((5, 4)))
+    assert errors["b"] > 1e-4 and errors["W"] < TOL
+
+
+def test_rel_error_definition():
+    assert rel_error(np.array([1.0, 2.0]), np.array([1.0, 2.0])) == 0.0
+    assert rel_error(np.array([1.0, 2.0]), np.array([1.0, 2.2])) == pytest.approx(0.2 / 2.2)
+    assert rel_error(np.zeros(3), np.zeros(3)) == 0.0
+    with pytest.raises(ValueError, match="shapes differ"):
+        rel_error(np.zeros(3), np.zeros(4))
+    with pytest.raises(ValueError, match="float64"):
+        numerical_gradient(lambda: 0.0, np.zeros(3, np.float32))
+
+
+def test_whole_model_embedding_conv_relu_maxpool_dense(rng):
+    """The lesson 04 CNN, end to end (seeded so that no ReLU input sits within eps of its kink)."""
+    model = Sequential([Embedding(9, 4, rng=rng, dtype=F64), Conv1D(4, 6, 3, rng=rng, dtype=F64), ReLU(dtype=F64),
+                        GlobalMaxPool1D(dtype=F64), Dense(6, 9, rng=rng, dtype=F64)])
+    ids, targets = rng.integers(0, 9, (5, 7)), rng.integers(0, 9, 5)
+
+    def loss():
+        return softmax_cross_entropy(model.forward(ids), targets)[0]
+
+    model.backward(softmax_cross_entropy(model.forward(ids), targets)[1])
+    analytic = {k: g.copy() for k, g in model.grads.items()}
+    errors = {k: rel_error(analytic[k], numerical_gradient(loss, p)) for k, p in model.params.items()}
+    assert_small("Embedding-Conv1D-ReLU-MaxPool-Dense", errors)
