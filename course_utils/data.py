@@ -1,0 +1,249 @@
+"""The data registry: every file the course reads from outside, and where to get it.
+
+Each file has a short name (``"dickens"``), a file name, a checksum and, where one exists, a public
+URL. ``fetch(name)`` returns the path of a verified copy, looking in this order:
+
+1. ``data/<file>`` then ``data/cache/<file>`` (shipped with the course, or downloaded before);
+2. ``$COURSE_DATA_MIRROR/<file>`` (a folder of copies for machines without internet, such as CI);
+3. the URL: downloaded once into ``data/cache/``, checked, and only then put in place.
+
+Every copy is checked against its checksum, so a notebook never trains on a truncated download
+or on a different version of a file without saying so.
+
+>>> path = fetch("dickens")                          # doctest: +SKIP
+>>> text = path.read_text(encoding="utf-8-sig")      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import re
+import shutil
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .paths import data_dir, project_root
+
+MIRROR_ENV = "COURSE_DATA_MIRROR"
+TIMEOUT_SECONDS = 60  # per network operation; a stalled server must not hang a notebook forever
+_CHUNK = 1 << 20  # hash and copy 1 MiB at a time: the 224-pixel X-ray file does not fit comfortably in RAM
+
+
+class ChecksumError(ValueError):
+    """A file's checksum differs from the one in the registry."""
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One registered file. Give exactly one of ``sha256`` and ``md5`` (hex digests).
+
+    ``transform`` (optional, ``bytes -> bytes``) is applied to a freshly downloaded file before its
+    checksum is checked: the checksum is always that of the file as stored on disk.
+    """
+
+    name: str
+    filename: str
+    sha256: str | None = None
+    md5: str | None = None
+    url: str | None = None
+    description: str = ""
+    transform: Callable[[bytes], bytes] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.sha256 is None) == (self.md5 is None):
+            raise ValueError(f"DataFile {self.name!r}: give exactly one of sha256 and md5")
+
+    @property
+    def checksum_kind(self) -> str:
+        """``"sha256"`` or ``"md5"``."""
+        return "sha256" if self.sha256 is not None else "md5"
+
+    @property
+    def checksum(self) -> str:
+        """The expected hex digest, lower case."""
+        return (self.sha256 or self.md5 or "").lower()
+
+
+def strip_gutenberg(raw: bytes) -> bytes:
+    """Keep only the text between Project Gutenberg's ``*** START OF ...`` and ``*** END OF ...`` lines.
+
+    The marker lines and the licence header and footer around them are dropped; the bytes in
+    between are returned unchanged (line ends included).
+    """
+    start = re.search(rb"^\*\*\* ?START OF[^\n]*\n", raw, flags=re.MULTILINE)
+    end = re.compile(rb"^\*\*\* ?END OF", flags=re.MULTILINE).search(raw, start.end()) if start else None
+    if start is None or end is None:
+        raise ValueError(
+            "strip_gutenberg: expected a line starting with '*** START OF' and, after it, a line starting "
+            f"with '*** END OF' (Project Gutenberg's markers); found the start marker: {start is not None}"
+        )
+    return raw[start.end() : end.start()]
+
+
+_ZENODO = "https://zenodo.org/records/10519652/files/"
+_MEDMNIST = "PneumoniaMNIST from MedMNIST v3 (CC BY 4.0; Kermany et al., Cell 2018)"
+
+
+def _medmnist(size: int, md5: str) -> DataFile:
+    """An official PneumoniaMNIST file on Zenodo (which publishes MD5s, so those are what we check)."""
+    filename = "pneumoniamnist.npz" if size == 28 else f"pneumoniamnist_{size}.npz"
+    name, description = f"pneumoniamnist_{size}", f"{_MEDMNIST}, {size}x{size} pixels, official splits"
+    return DataFile(name, filename, md5=md5, url=_ZENODO + filename, description=description)
+
+
+REGISTRY: dict[str, DataFile] = {
+    d.name: d
+    for d in [
+        # The checksum is of the stripped text. If Project Gutenberg revises the text, the checksum check
+        # fails loudly rather than the course silently training on another text.
+        DataFile(
+            "dickens",
+            "dickens_a_tale_of_two_cities.txt",
+            sha256="890b6ae6edc7a22a67225988e2ad8b725f03481ac0372d07eefa0cc27995e0f1",
+            url="https://www.gutenberg.org/cache/epub/98/pg98.txt",
+            description="Charles Dickens, A Tale of Two Cities (1859); Project Gutenberg #98, public domain",
+            transform=strip_gutenberg,
+        ),
+        # No URL: a class-balanced subset made for this course; it lives only in data/ or the mirror.
+        DataFile(
+            "pneumoniamnist_28_balanced",
+            "pneumoniamnist_28_balanced.npz",
+            sha256="f36c2b3e34de9d60c5c734118bc6daff281eaf76b67a57d26ad958da948274b0",
+            description=f"class-balanced 28x28 subset of {_MEDMNIST}, each split half pneumonia",
+        ),
+        _medmnist(28, "28209eda62fecd6e6a2d98b1501bb15f"),
+        _medmnist(64, "8f4eceb4ccffa70c672198ea285246c6"),
+        _medmnist(128, "05b46931834c231683c68f40c47b2971"),
+        _medmnist(224, "d6a3c71de1b945ea11211b03746c1fe1"),
+    ]
+}
+
+
+def _entry(name_or_datafile: str | DataFile) -> DataFile:
+    if isinstance(name_or_datafile, DataFile):
+        return name_or_datafile
+    if name_or_datafile not in REGISTRY:
+        raise ValueError(f"unknown data file {name_or_datafile!r}; known names: {', '.join(REGISTRY)}")
+    return REGISTRY[name_or_datafile]
+
+
+def _file_hash(path: Path, kind: str) -> str:
+    digest = hashlib.new(kind)
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check(path: Path, df: DataFile, source: object, advice: str) -> None:
+    actual = _file_hash(path, df.checksum_kind)
+    if actual != df.checksum:
+        raise ChecksumError(
+            f"checksum mismatch for {source} (registry entry {df.name!r}):\n"
+            f"  expected {df.checksum_kind} {df.checksum}\n  actual   {df.checksum_kind} {actual}\n{advice}"
+        )
+
+
+def verify(path: str | os.PathLike, datafile: DataFile) -> None:
+    """Raise ``ChecksumError`` (a ``ValueError``) unless the file at ``path`` has the registered checksum."""
+    advice = (
+        "The file is damaged, incomplete or a different version, and has been left in place. Delete it\n"
+        f"(or replace it with a good copy) and call fetch({datafile.name!r}) again: it will use the next\n"
+        "copy it finds (data/cache/, then $COURSE_DATA_MIRROR) or download a fresh one."
+    )
+    _check(Path(path), datafile, path, advice)
+
+
+def _places(df: DataFile) -> list[Path]:
+    """Where a copy may already be, in lookup order."""
+    places = [data_dir() / df.filename, data_dir() / "cache" / df.filename]
+    if mirror := os.environ.get(MIRROR_ENV):
+        # A relative mirror path is taken from the project root, so it means the same in notebooks/.
+        places.append((project_root() / Path(mirror).expanduser()).resolve() / df.filename)
+    return places
+
+
+def _download(df: DataFile, target: Path) -> None:
+    """Download ``df.url`` to ``target``: via a temporary file, checked, then atomically renamed."""
+    assert df.url is not None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # The temporary file sits in the same folder so that os.replace is an atomic rename.
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{df.filename}.", suffix=".part")
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(df.url, timeout=TIMEOUT_SECONDS) as response:
+            if response.status != 200:
+                raise OSError(f"HTTP {response.status} {response.reason}")
+            shutil.copyfileobj(response, out, _CHUNK)
+        if df.transform is not None:
+            try:
+                tmp.write_bytes(df.transform(tmp.read_bytes()))
+            except ValueError as error:
+                raise ValueError(f"downloaded {df.url} but could not prepare it: {error}") from error
+        advice = (
+            "Nothing was saved. The file at the URL has probably changed (a revised edition?): put a good "
+            f"copy of {df.filename} in {data_dir()} or in ${MIRROR_ENV}."
+        )
+        _check(tmp, df, df.url, advice)
+        tmp.chmod(0o644)  # mkstemp makes the file private; a cache file is ordinary data
+        os.replace(tmp, target)
+    except BaseException:
+        # Whatever went wrong (even Ctrl-C), leave no half-written file behind.
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def fetch(name_or_datafile: str | DataFile, *, download: bool = True) -> Path:
+    """The path of a checksum-verified copy of a registered file (see the module docstring for the order).
+
+    ``download=False`` never touches the network. Raises ``ChecksumError`` for a damaged copy (which
+    is left where it is) and ``FileNotFoundError``, saying where it looked, when there is no copy at all.
+    """
+    df = _entry(name_or_datafile)
+    places = _places(df)
+    for path in places:
+        if path.is_file():
+            verify(path, df)
+            return path
+
+    cache_path = data_dir() / "cache" / df.filename
+    if df.url is None:
+        problem = "This file has no public URL; it is only available in data/ or the mirror."
+    elif not download:
+        problem = f"Not downloaded from {df.url} because download=False."
+    else:
+        try:
+            _download(df, cache_path)
+            return cache_path
+        # ChecksumError and transform errors (ValueError) propagate: the file exists but is wrong.
+        except (OSError, http.client.HTTPException) as error:
+            # "HTTP 404 Not Found", "[Errno 111] Connection refused", "timed out", ...
+            status = f"HTTP {error.code} " if isinstance(error, urllib.error.HTTPError) else ""
+            problem = f"Downloading {df.url} failed: {status}{getattr(error, 'reason', error)}."
+
+    looked = "\n".join(f"  - {p}" for p in places)
+    mirror = os.environ.get(MIRROR_ENV)
+    mirror_note = f"${MIRROR_ENV} is set to {mirror!r}." if mirror else f"${MIRROR_ENV} is not set."
+    raise FileNotFoundError(
+        f"data file {df.name!r} ({df.filename}) not found. Looked in:\n{looked}\n"
+        f"URL: {df.url or 'none'}\n{problem}\n{mirror_note} "
+        f"Set ${MIRROR_ENV} to a folder holding {df.filename}, or put the file in {data_dir()}."
+    )
+
+
+def describe_registry() -> pd.DataFrame:
+    """One row per registered file and where a copy was found (``"missing"`` if none; not verified here)."""
+    rows = []
+    for df in REGISTRY.values():
+        found = next((str(p) for p in _places(df) if p.is_file()), "missing")
+        row = {"name": df.name, "file": df.filename, "checksum": df.checksum_kind, "url": df.url or ""}
+        rows.append({**row, "found": found})
+    return pd.DataFrame(rows)
