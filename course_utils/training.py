@@ -66,7 +66,7 @@ def train(model, loss_fn: Callable, optimizer, train_data, val_data=None, *, epo
     if patience is not None and val_data is None:
         raise ValueError("early stopping (patience) needs val_data")
     rng = get_rng(rng)
-    rows, best, best_params, bad_epochs = [], np.inf, None, 0
+    rows, best, best_epoch, best_params, bad_epochs = [], np.inf, None, None, 0
     bar = tqdm(range(1, epochs + 1), desc=desc, disable=not progress)
     for epoch in bar:
         start = time.perf_counter()
@@ -92,7 +92,7 @@ def train(model, loss_fn: Callable, optimizer, train_data, val_data=None, *, epo
 
         if patience is not None:
             if row["val_loss"] < best:
-                best, bad_epochs = row["val_loss"], 0
+                best, best_epoch, bad_epochs = row["val_loss"], epoch, 0
                 best_params = {k: p.copy() for k, p in model.params.items()}
             else:
                 bad_epochs += 1
@@ -102,5 +102,5 @@ def train(model, loss_fn: Callable, optimizer, train_data, val_data=None, *, epo
     if best_params is not None:
         for k, p in model.params.items():
             p[...] = best_params[k]
-        history["best"] = history["val_loss"] == best
+        history["best"] = history["epoch"] == best_epoch
     return history

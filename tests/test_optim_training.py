@@ -1,0 +1,134 @@
+"""Optimizers and clipping against torch.optim; the training loop: learns, stops early, repeats bit for bit."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from course_utils import (LSTM, SGD, Adam, Dense, ReLU, Sequential, clip_grad_norm, mse, seed_everything,
+                          softmax_cross_entropy)
+from course_utils.training import evaluate, minibatches, train
+
+
+def run_steps(make_ours, make_theirs, rng, steps=5):
+    """Apply the same gradients for ``steps`` steps with our optimizer and PyTorch's; return both parameters."""
+    w0 = rng.standard_normal((3, 4))
+    grads = [rng.standard_normal((3, 4)) for _ in range(steps)]
+    ours = {"w": w0.copy()}
+    opt = make_ours(ours)
+    theirs = torch.nn.Parameter(torch.tensor(w0))
+    topt = make_theirs([theirs])
+    for g in grads:
+        opt.step({"w": g.copy()})
+        theirs.grad = torch.tensor(g)
+        topt.step()
+    return ours["w"], theirs.detach().numpy()
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_sgd_matches_torch(rng, momentum):
+    ours, theirs = run_steps(lambda p: SGD(p, lr=0.1, momentum=momentum),
+                             lambda p: torch.optim.SGD(p, lr=0.1, momentum=momentum), rng)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14)
+
+
+def test_adam_matches_torch(rng):
+    ours, theirs = run_steps(lambda p: Adam(p, lr=0.01, betas=(0.8, 0.99)),
+                             lambda p: torch.optim.Adam(p, lr=0.01, betas=(0.8, 0.99)), rng, steps=8)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-14)
+
+
+def test_clip_grad_norm_matches_torch(rng):
+    arrays = [rng.standard_normal((3, 4)) * 5, rng.standard_normal(7)]
+    grads = {"a": arrays[0].copy(), "b": arrays[1].copy()}
+    params = [torch.nn.Parameter(torch.zeros(a.shape, dtype=torch.float64)) for a in arrays]
+    for p, a in zip(params, arrays):
+        p.grad = torch.tensor(a)
+    total = clip_grad_norm(grads, 1.0)
+    assert total == pytest.approx(float(torch.nn.utils.clip_grad_norm_(params, 1.0)), rel=1e-12)
+    for g, p in zip(grads.values(), params):
+        np.testing.assert_allclose(g, p.grad.numpy(), rtol=1e-6)
+    assert np.sqrt(sum((g ** 2).sum() for g in grads.values())) == pytest.approx(1.0, rel=1e-6)
+    small = {"a": np.full(3, 0.1)}
+    assert clip_grad_norm(small, 1.0) == pytest.approx(np.sqrt(0.03)) and np.all(small["a"] == 0.1)
+
+
+def test_optimizer_errors():
+    with pytest.raises(ValueError, match="learning rate must be positive"):
+        SGD({"w": np.zeros(2)}, lr=0)
+    opt = Adam({"w": np.zeros(2)})
+    with pytest.raises(ValueError, match=r"no gradient for \['w'\]"):
+        opt.step({})
+    with pytest.raises(ValueError, match=r"gradient of 'w' has shape \(3,\), expected \(2,\)"):
+        opt.step({"w": np.zeros(3)})
+    with pytest.raises(FloatingPointError, match="diverged"):
+        clip_grad_norm({"w": np.array([np.nan])}, 1.0)
+
+
+def test_minibatches_cover_every_example_once(rng):
+    X, y = np.arange(10)[:, None], np.arange(10)
+    seen = np.concatenate([yb for _, yb in minibatches(X, y, 3, rng=rng)])
+    assert sorted(seen) == list(range(10)) and not np.array_equal(seen, np.arange(10))
+    with pytest.raises(ValueError, match="same number of examples"):
+        list(minibatches(X, y[:5], 3))
+
+
+def spirals(n=300, seed=0):
+    """Three interleaved spirals: not linearly separable, so learning is needed."""
+    r = np.random.default_rng(seed)
+    t = np.linspace(0.2, 1, n // 3)
+    X = np.concatenate([np.c_[t * np.sin(4 * t + 2 * np.pi * k / 3), t * np.cos(4 * t + 2 * np.pi * k / 3)]
+                        for k in range(3)]) + 0.02 * r.standard_normal((n // 3 * 3, 2))
+    y = np.repeat(np.arange(3), n // 3)
+    return X.astype(np.float32), y
+
+
+def accuracy(out, y):
+    return float((out.argmax(-1) == y).mean())
+
+
+def fit_spirals(seed, epochs=30, **kw):
+    seed_everything(seed)
+    X, y = spirals()
+    model = Sequential([Dense(2, 32), ReLU(), Dense(32, 3)])
+    history = train(model, softmax_cross_entropy, Adam(model.params, lr=0.02), (X, y), (X, y),
+                    epochs=epochs, batch_size=32, clip_norm=5.0, metrics={"accuracy": accuracy}, progress=False, **kw)
+    return model, history
+
+
+def test_training_learns_and_logs(rng):
+    model, history = fit_spirals(0)
+    assert list(history.columns) == ["epoch", "train_loss", "grad_norm", "val_loss", "val_accuracy", "seconds"]
+    assert history["train_loss"].iloc[0] > 0.9   # about ln 3 = 1.10 at the start
+    assert history["train_loss"].iloc[-1] < 0.3
+    assert history["val_accuracy"].iloc[-1] > 0.9
+    X, y = spirals()
+    assert evaluate(model, softmax_cross_entropy, X, y)["loss"] == pytest.approx(history["val_loss"].iloc[-1])
+
+
+def test_same_seed_gives_bit_identical_histories():
+    _, a = fit_spirals(3, epochs=5)
+    _, b = fit_spirals(3, epochs=5)
+    _, c = fit_spirals(4, epochs=5)
+    cols = ["train_loss", "grad_norm", "val_loss", "val_accuracy"]
+    pd.testing.assert_frame_equal(a[cols], b[cols], check_exact=True)
+    assert not a[cols].equals(c[cols])
+
+
+def test_early_stopping_restores_the_best_weights():
+    """A regression whose validation set disagrees with training: validation loss soon rises."""
+    seed_everything(0)
+    r = np.random.default_rng(0)
+    X = r.standard_normal((64, 3, 2)).astype(np.float32)
+    y = X.sum(axis=(1, 2))[:, None].astype(np.float32)
+    Xv, yv = X[:16], -y[:16]  # deliberately contradicting targets
+    model = Sequential([LSTM(2, 8, return_sequences=False), Dense(8, 1)])
+    history = train(model, mse, Adam(model.params, lr=0.02), (X, y), (Xv, yv), epochs=50, batch_size=16,
+                    patience=3, progress=False)
+    assert len(history) < 50, "early stopping never triggered"
+    best = history.loc[history["best"], "val_loss"]
+    assert len(best) == 1 and best.iloc[0] == history["val_loss"].min()
+    assert history["epoch"].iloc[-1] == history.loc[history["best"], "epoch"].iloc[0] + 3
+    assert evaluate(model, mse, Xv, yv)["loss"] == pytest.approx(best.iloc[0], rel=1e-6)
+    with pytest.raises(ValueError, match="needs val_data"):
+        train(model, mse, Adam(model.params), (X, y), epochs=1, batch_size=8, patience=2, progress=False)
