@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from .mode import run_mode
-from .paths import figures_dir
+from .paths import figures_dir, project_root
 from .plotting import save_figure, use_course_style
 from .seeding import seed_everything
 
@@ -54,5 +54,5 @@ def start_lesson(notebook: str, seed: int = 0) -> Lesson:
     """Seed everything, apply the plot style, start the clock and print the mode."""
     lesson = Lesson(notebook, seed)
     print(f"{notebook}: mode={lesson.mode} (set COURSE_MODE=quick|full), seed={seed}, "
-          f"figures -> {lesson.figures}")
+          f"figures -> {lesson.figures.relative_to(project_root())}")
     return lesson

@@ -48,9 +48,9 @@ LESSONS = (
 )
 
 # The metric keys shown as a notebook's headline, by the notebook's number prefix.
-# ``None`` means "every key the notebook recorded" (lesson 01 has no fixed set).
+# ``None`` would mean "every key the notebook recorded".
 HEADLINE = {
-    "01": None,
+    "01": ("max_abs_diff_torch", "max_gate_saturation_raw", "max_gate_saturation_scaled"),
     "02": ("val_loss_nats", "unigram_val_loss_nats", "train_chars_per_second"),
     "03": ("test_mse", "persistence_mse", "moving_average_mse", "ar_mse", "noise_floor"),
     "04": ("test_top1", "test_top5", "test_perplexity", "bigram_test_top1", "bigram_test_perplexity",
@@ -153,6 +153,7 @@ def _write_atomically(path: Path, text: str) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes the file private; results are for everyone to read
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -228,7 +229,7 @@ def headline(notebook: str, metrics: dict) -> str:
     """The notebook's headline metrics as one short string, e.g. ``"test_mse=0.0121, ar_mse=0.013"``.
 
     The keys come from :data:`HEADLINE` by the notebook's number prefix; keys the notebook did
-    not record are left out. A notebook with no fixed keys (01) shows every key it recorded.
+    not record are left out. A notebook mapped to ``None`` shows every key it recorded.
     """
     keys = HEADLINE.get(str(notebook)[:2])
     if keys is None:

@@ -149,7 +149,8 @@ def test_json_that_is_not_an_object_is_an_error(path):
 def test_headline_uses_the_design_keys_in_order():
     metrics = {"ar_mse": 0.02, "test_mse": 0.0123456, "extra": 5, "persistence_mse": 0.05}
     assert R.headline("03_sine_forecasting", metrics) == "test_mse=0.01235, persistence_mse=0.05, ar_mse=0.02"
-    assert R.headline("01_lstm_cell_by_hand", {"h_final": 0.76, "steps": 3}) == "h_final=0.76, steps=3"
+    assert R.headline("01_lstm_cell_by_hand", {"h3_raw": 0.76, "max_abs_diff_torch": 5e-17}) == \
+        "max_abs_diff_torch=5e-17"
     assert R.headline("09_text_classification", {"best_model": "tfidf_logreg"}) == "best_model=tfidf_logreg"
 
 
