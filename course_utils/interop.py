@@ -26,7 +26,7 @@ def _torch():
 def _check_module(layer, module):
     nn = _torch().nn
     kinds = {Dense: nn.Linear, Embedding: nn.Embedding, Conv1D: nn.Conv1d, LSTM: nn.LSTM}
-    want = kinds.get(type(layer))
+    want = next((module_kind for kind, module_kind in kinds.items() if isinstance(layer, kind)), None)
     if want is None:
         raise ValueError(f"no torch counterpart for {type(layer).__name__}; expected one of "
                          f"{[k.__name__ for k in kinds]}")

@@ -192,3 +192,17 @@ def test_whole_model_embedding_conv_relu_maxpool_dense(rng):
     analytic = {k: g.copy() for k, g in model.grads.items()}
     errors = {k: rel_error(analytic[k], numerical_gradient(loss, p)) for k, p in model.params.items()}
     assert_small("Embedding-Conv1D-ReLU-MaxPool-Dense", errors)
+
+
+def test_outputs_never_alias_the_reused_work_arrays(rng):
+    """The LSTM reuses its work arrays between calls; what it returns must stay as it was."""
+    layer = LSTM(3, 4, dtype=F64, rng=rng)
+    x1, x2 = rng.standard_normal((2, 5, 3)), rng.standard_normal((2, 5, 3))
+    y1, (h1, c1) = layer.forward(x1, return_state=True)
+    kept = y1.copy(), h1.copy(), c1.copy()
+    dx1 = layer.backward(np.ones_like(y1))
+    dx1_kept = dx1.copy()
+    layer.forward(x2)
+    layer.backward(np.ones_like(y1))
+    for a, b in zip((y1, h1, c1, dx1), (*kept, dx1_kept)):
+        np.testing.assert_array_equal(a, b)

@@ -26,6 +26,7 @@ class Layer:
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self._cache = None
+        self._buffers: dict[str, np.ndarray] = {}
 
     def forward(self, x, training: bool = True):
         raise NotImplementedError
@@ -39,6 +40,19 @@ class Layer:
     def zero_grad(self) -> None:
         """Reset every gradient to zeros (shapes and dtypes of the parameters)."""
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    def _scratch(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        """A work array kept between calls and overwritten by the next call of the same shape.
+
+        Why: a fresh multi-megabyte array at every call gets fresh pages from the operating
+        system, and on a small (virtual) machine those page faults can cost as much as the
+        arithmetic. Only what ``forward`` caches for ``backward`` and internal temporaries live
+        here; arrays handed back to the caller are always new.
+        """
+        buf = self._buffers.get(name)
+        if buf is None or buf.shape != tuple(shape):
+            buf = self._buffers[name] = np.empty(shape, self.dtype)
+        return buf
 
     def _need_cache(self):
         if self._cache is None:
