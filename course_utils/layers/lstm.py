@@ -125,7 +125,7 @@ class LSTM(Layer):
 
         self._cache = (x_tm, gates, hs, cs, tanh_cs)
         if self.return_sequences:
-            y = np.ascontiguousarray(hs[1:].transpose(1, 0, 2))    # (N, T, H), a new array
+            y = hs[1:].transpose(1, 0, 2).copy()                # (N, T, H), always a new array
         else:
             y = hs[T].copy()                                        # (N, H)
         if return_state:
@@ -177,4 +177,4 @@ class LSTM(Layer):
         self.d_initial_state = (dh_next, dc_next)
         dx_tm = self._scratch("dx_tm", (T, N, D))
         np.matmul(da2, self.params["W_x"].T, out=dx_tm.reshape(T * N, D))
-        return np.ascontiguousarray(dx_tm.transpose(1, 0, 2))       # (N, T, D), a new array
+        return dx_tm.transpose(1, 0, 2).copy()                    # (N, T, D), always a new array
