@@ -21,8 +21,10 @@ def rel_error(analytic, numeric) -> float:
     """``max|a - n| / max(max|a|, max|n|)``: the worst entry's error relative to the array's scale.
 
     Scaling by the largest entry (not entry by entry) keeps tiny gradients, whose finite
-    differences are all rounding noise, from raising false alarms; a real bug in any entry
-    still shows up as an error near 1.
+    differences are mostly rounding noise, from raising false alarms. The price: an error is
+    measured against the array's scale, so a check below 1e-7 proves every entry right to 1e-7
+    of the largest gradient, not to 1e-7 of its own size (tests check exact zeros, such as a
+    padding row's gradient, separately).
     """
     a, n = np.asarray(analytic, np.float64), np.asarray(numeric, np.float64)
     if a.shape != n.shape:
@@ -71,6 +73,26 @@ def check_layer_gradients(layer, x, *, rng=None, eps: float = 1e-5, **forward_kw
     if x.dtype.kind == "f":
         errors["x"] = rel_error(dx, numerical_gradient(loss, x, eps))
     for name, p in layer.params.items():
+        errors[name] = rel_error(analytic[name], numerical_gradient(loss, p, eps))
+    return errors
+
+
+def check_model_gradients(model, loss_fn, x, y, *, eps: float = 1e-5) -> dict[str, float]:
+    """Relative errors of a whole model's gradients, through the loss, for every parameter and the input.
+
+    ``loss_fn(model.forward(x), y) -> (loss, doutputs)``, e.g. ``softmax_cross_entropy``. Dropout
+    must be off (``training=False`` is used) so that every call computes the same function.
+    Returns ``{"x": err, "<param>": err, ...}`` (no ``"x"`` for integer inputs such as token ids).
+    """
+    x = np.array(x, copy=True)
+
+    def loss() -> float:
+        return loss_fn(model.forward(x, training=False), y)[0]
+
+    dx = model.backward(loss_fn(model.forward(x, training=False), y)[1])
+    analytic = {name: g.copy() for name, g in model.grads.items()}
+    errors = {"x": rel_error(dx, numerical_gradient(loss, x, eps))} if x.dtype.kind == "f" else {}
+    for name, p in model.params.items():
         errors[name] = rel_error(analytic[name], numerical_gradient(loss, p, eps))
     return errors
 

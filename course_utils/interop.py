@@ -32,6 +32,9 @@ def _check_module(layer, module):
                          f"{[k.__name__ for k in kinds]}")
     if not isinstance(module, want):
         raise ValueError(f"{type(layer).__name__} maps to torch.nn.{want.__name__}, got {type(module).__name__}")
+    if isinstance(module, nn.Embedding) and module.padding_idx != layer.padding_idx:
+        raise ValueError(f"Embedding padding_idx differs: layer {layer.padding_idx}, module {module.padding_idx} "
+                         "(the padding row's gradient would differ)")
     if isinstance(module, nn.Conv1d) and (module.stride != (1,) or module.padding != (0,)
                                           or module.dilation != (1,) or module.groups != 1):
         raise ValueError("Conv1D matches nn.Conv1d with stride 1, padding 0, dilation 1, groups 1 only")

@@ -19,8 +19,8 @@ def _check_finite(x, name: str):
         raise ValueError(f"{name}: expected a floating-point array, got dtype {x.dtype}")
     if not np.all(np.isfinite(x)):
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
-        raise FloatingPointError(f"{name} contains {bad} NaN or infinite value(s): training has diverged "
-                                 "(try a smaller learning rate or gradient clipping)")
+        raise FloatingPointError(f"{name}: expected finite values, got {bad} NaN or infinite value(s); "
+                                 "training has diverged (try a smaller learning rate or gradient clipping)")
     return x
 
 
@@ -49,7 +49,9 @@ def softmax_cross_entropy(logits, targets, ignore_index: int | None = None):
     targets = np.asarray(targets)
     if targets.dtype.kind not in "iu":
         raise ValueError(f"softmax_cross_entropy targets: expected integer class ids, got dtype {targets.dtype}")
-    if logits.ndim < 2 or targets.shape != logits.shape[:-1]:
+    if logits.ndim < 2:
+        raise ValueError(f"softmax_cross_entropy logits: expected shape (N, V) or (N, T, V), got {logits.shape}")
+    if targets.shape != logits.shape[:-1]:
         raise ValueError(f"softmax_cross_entropy: expected targets of shape {logits.shape[:-1]} "
                          f"for logits of shape {logits.shape} (..., V), got {targets.shape}")
     V = logits.shape[-1]

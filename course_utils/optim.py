@@ -22,15 +22,20 @@ class Optimizer:
         self.lr = lr
 
     def step(self, grads: dict) -> None:
+        """Update every parameter from its gradient; nothing is updated if any gradient is wrong."""
         missing = self.params.keys() - grads.keys()
         if missing:
             raise ValueError(f"{type(self).__name__}.step: no gradient for {sorted(missing)}")
         for name, p in self.params.items():
-            g = grads[name]
-            if g.shape != p.shape:
-                raise ValueError(f"{type(self).__name__}.step: gradient of {name!r} has shape {g.shape}, "
+            if grads[name].shape != p.shape:
+                raise ValueError(f"{type(self).__name__}.step: gradient of {name!r} has shape {grads[name].shape}, "
                                  f"expected {p.shape}")
-            self._update(name, p, g)
+        self._begin_step()
+        for name, p in self.params.items():
+            self._update(name, p, grads[name])
+
+    def _begin_step(self) -> None:
+        """Per-step bookkeeping before the updates (Adam counts its steps here)."""
 
     def _update(self, name, p, g):
         raise NotImplementedError
@@ -60,15 +65,16 @@ class Adam(Optimizer):
 
     def __init__(self, params: dict, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8):
         super().__init__(params, lr)
+        if not all(0.0 <= b < 1.0 for b in betas):
+            raise ValueError(f"Adam betas must be in [0, 1), got {betas}")
         self.beta1, self.beta2 = betas
         self.eps = eps
         self.t = 0
         self.m = {k: np.zeros_like(p) for k, p in self.params.items()}
         self.v = {k: np.zeros_like(p) for k, p in self.params.items()}
 
-    def step(self, grads: dict) -> None:
+    def _begin_step(self) -> None:
         self.t += 1
-        super().step(grads)
 
     def _update(self, name, p, g):
         m, v = self.m[name], self.v[name]

@@ -38,6 +38,8 @@ def evaluate(model, loss_fn: Callable, X, y, *, batch_size: int = 1024, metrics:
     """Mean loss (and metrics) over a data set in evaluation mode (no dropout), batch by batch.
 
     ``metrics`` maps a name to ``fn(outputs, y) -> float`` averaged over examples.
+    Batch means are weighted by the batch's number of examples: exact whenever every example
+    counts once (not when a loss ignores some targets, e.g. padding).
     """
     if len(X) == 0:
         raise ValueError("evaluate: the data set is empty")

@@ -22,7 +22,7 @@ def test_backward_checks_dy_and_order():
     with pytest.raises(RuntimeError, match="backward called before forward"):
         layer.backward(np.zeros((2, 3)))
     layer.forward(np.zeros((2, 4), np.float32))
-    with pytest.raises(ValueError, match=r"expected dy of shape \(2, 3\).*got \(2, 4\)"):
+    with pytest.raises(ValueError, match=r"expected dy of shape \(2, 3\), got \(2, 4\)"):
         layer.backward(np.zeros((2, 4)))
 
 
@@ -65,11 +65,20 @@ def test_lstm_wrong_shapes_and_states():
         layer.forward(x, initial_state=(np.zeros((2, 5)), np.zeros((2, 4))))
     with pytest.raises(ValueError, match=r"expected a pair \(h0, c0\)"):
         layer.forward(x, initial_state=np.zeros((2, 5)))
+    layer.forward(x)
+    with pytest.raises(ValueError, match=r"expected dh_T of shape \(2, 5\), got \(3, 5\)"):
+        layer.backward(np.zeros((2, 4, 5)), d_final_state=(np.zeros((3, 5)), None))
 
 
 def test_other_layers():
     with pytest.raises(ValueError, match=r"GlobalMaxPool1D input: expected a 3-D array"):
         GlobalMaxPool1D().forward(np.zeros((2, 3), np.float32))
+    with pytest.raises(ValueError, match=r"GlobalMaxPool1D input: expected at least one time step"):
+        GlobalMaxPool1D().forward(np.zeros((2, 0, 3), np.float32))
+    with pytest.raises(ValueError, match=r"Dropout.backward: expected dy of shape \(2, 3\), got \(3, 2\)"):
+        drop = Dropout(0.5)
+        drop.forward(np.zeros((2, 3), np.float32), training=False)
+        drop.backward(np.zeros((3, 2)))
     with pytest.raises(ValueError, match=r"Dropout p must be in \[0, 1\)"):
         Dropout(1.0)
     with pytest.raises(ValueError, match="dtype must be float32 or float64"):
@@ -80,7 +89,9 @@ def test_other_layers():
 
 def test_losses_reject_bad_targets_and_nan():
     logits = np.zeros((3, 4))
-    with pytest.raises(FloatingPointError, match="1 NaN or infinite"):
+    with pytest.raises(ValueError, match=r"expected shape \(N, V\) or \(N, T, V\), got \(4,\)"):
+        softmax_cross_entropy(np.zeros(4), np.array(1))
+    with pytest.raises(FloatingPointError, match="expected finite values, got 1 NaN or infinite"):
         softmax_cross_entropy(np.array([[0.0, np.nan]]), np.array([0]))
     with pytest.raises(FloatingPointError, match="NaN or infinite"):
         mse(np.array([np.inf]), np.array([0.0]))

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from course_utils import data
-from course_utils.data import REGISTRY, ChecksumError, DataFile, fetch, strip_gutenberg, verify
+from course_utils.data import (REGISTRY, ChecksumError, DataFile, dickens_from_gutenberg, fetch, strip_gutenberg,
+                               verify)
 
 REPO = Path(__file__).resolve().parents[1]
 # Read before any fixture clears it. CI sets it to ../shared/data (relative to the repository).
@@ -128,7 +129,7 @@ def test_registry_entries():
     assert dickens.filename == "dickens_a_tale_of_two_cities.txt"
     assert dickens.sha256 == "890b6ae6edc7a22a67225988e2ad8b725f03481ac0372d07eefa0cc27995e0f1"
     assert dickens.url == "https://www.gutenberg.org/cache/epub/98/pg98.txt"
-    assert dickens.transform is strip_gutenberg
+    assert dickens.transform is dickens_from_gutenberg
     assert REGISTRY["pneumoniamnist_28_balanced"].url is None
     assert REGISTRY["pneumoniamnist_28"].filename == "pneumoniamnist.npz"
     assert REGISTRY["pneumoniamnist_28"].md5 == "28209eda62fecd6e6a2d98b1501bb15f"
@@ -335,3 +336,23 @@ def test_real_mirror_files_match_the_registry(root, monkeypatch):
     for name, entry in REGISTRY.items():
         if (mirror / entry.filename).is_file():
             assert fetch(name, download=False) == mirror / entry.filename
+
+
+def test_dickens_transform_rebuilds_the_course_copy_from_a_gutenberg_shaped_file():
+    """A file laid out like pg98.txt (BOM, licence header, title page, contents, the novel, footer)
+    must come out byte for byte as the registered copy. (Whether today's pg98.txt has exactly the
+    same words could not be checked without internet; the download verifies that.)"""
+    mirror = os.environ.get("COURSE_DATA_MIRROR")
+    path = Path(mirror or "") / REGISTRY["dickens"].filename
+    if not mirror or not path.is_file():
+        pytest.skip("needs the course's copy of the novel in $COURSE_DATA_MIRROR")
+    novel = path.read_bytes()[3:].replace(b"\r\n", b"\n").rstrip()  # as a plain LF text
+    raw = (b"\xef\xbb\xbfThe Project Gutenberg eBook of A Tale of Two Cities\r\n\r\n"
+           b"*** START OF THE PROJECT GUTENBERG EBOOK A TALE OF TWO CITIES ***\r\n\r\n"
+           b"A TALE OF TWO CITIES\r\n\r\nCONTENTS\r\n\r\nI. The Period\r\n\r\n"
+           + novel.replace(b"\n", b"\r\n")
+           + b"\r\n\r\n\r\n*** END OF THE PROJECT GUTENBERG EBOOK A TALE OF TWO CITIES ***\r\nLicence\r\n")
+    out = dickens_from_gutenberg(raw)
+    assert hashlib.sha256(out).hexdigest() == REGISTRY["dickens"].sha256
+    with pytest.raises(ValueError, match="It was the best of times"):
+        dickens_from_gutenberg(b"*** START OF X ***\nNothing here\n*** END OF X ***\n")

@@ -9,8 +9,8 @@ import pytest
 
 from conftest import GRADCHECK_REPORT
 from course_utils import (LSTM, Conv1D, Dense, Dropout, Embedding, GlobalMaxPool1D, ReLU, Sequential, Sigmoid,
-                          Tanh, bce_with_logits, check_layer_gradients, check_loss_gradient, mse,
-                          numerical_gradient, rel_error, softmax_cross_entropy)
+                          Tanh, bce_with_logits, check_layer_gradients, check_loss_gradient, check_model_gradients,
+                          mse, numerical_gradient, rel_error, softmax_cross_entropy)
 
 TOL = 1e-7
 F64 = np.float64
@@ -65,15 +65,15 @@ def test_conv1d(rng, k):
 @pytest.mark.parametrize("layer_cls", [ReLU, Sigmoid, Tanh])
 def test_activations(rng, layer_cls):
     x = away_from_kinks(rng.standard_normal((3, 4, 5)))
-    assert_small(layer_cls.__name__, check_layer_gradients(layer_cls(dtype=F64), x))
+    assert_small(layer_cls.__name__, check_layer_gradients(layer_cls(), x))  # float64 because x is
 
 
 def test_global_max_pool(rng):
-    assert_small("GlobalMaxPool1D", check_layer_gradients(GlobalMaxPool1D(dtype=F64), rng.standard_normal((3, 6, 4))))
+    assert_small("GlobalMaxPool1D", check_layer_gradients(GlobalMaxPool1D(), rng.standard_normal((3, 6, 4))))
 
 
 def test_dropout_with_a_fixed_mask(rng):
-    layer = Dropout(0.4, dtype=F64)
+    layer = Dropout(0.4)
     forward = layer.forward
 
     def same_mask_forward(x, training=True):
@@ -120,17 +120,23 @@ def test_lstm_initial_and_final_state(rng, return_sequences):
 def test_whole_model_embedding_conv_lstm_dense(rng):
     """Gradients flow through every part of the lesson 05 hybrid into the embeddings."""
     model = Sequential([Embedding(11, 4, rng=rng, dtype=F64), Conv1D(4, 5, 2, rng=rng, dtype=F64),
-                        Tanh(dtype=F64), LSTM(5, 3, return_sequences=False, rng=rng, dtype=F64),
+                        Tanh(), LSTM(5, 3, return_sequences=False, rng=rng, dtype=F64),
                         Dense(3, 11, rng=rng, dtype=F64)])
     ids, targets = rng.integers(0, 11, (4, 6)), rng.integers(0, 11, 4)
+    assert_small("Embedding-Conv1D-Tanh-LSTM-Dense",
+                 check_model_gradients(model, softmax_cross_entropy, ids, targets))
 
-    def loss():
-        return softmax_cross_entropy(model.forward(ids), targets)[0]
 
-    model.backward(softmax_cross_entropy(model.forward(ids), targets)[1])
-    analytic = {k: g.copy() for k, g in model.grads.items()}
-    errors = {k: rel_error(analytic[k], numerical_gradient(loss, p)) for k, p in model.params.items()}
-    assert_small("Embedding-Conv1D-Tanh-LSTM-Dense", errors)
+def test_whole_float_model_with_parameter_free_layers_in_float64(rng):
+    """Parameter-free layers follow the input's dtype, so a float64 model stays float64 (and checks)."""
+    model = Sequential([Dense(5, 8, rng=rng, dtype=F64), Tanh(), Dropout(0.5), Dense(8, 6, rng=rng, dtype=F64),
+                        Sigmoid(), Dense(6, 3, rng=rng, dtype=F64)])
+    x = rng.standard_normal((4, 7, 5))
+    y = rng.standard_normal((4, 7, 3))
+    assert model.forward(x).dtype == np.float64
+    errors = check_model_gradients(model, mse, x, y)
+    assert "x" in errors
+    assert_small("Dense-Tanh-Dropout-Dense-Sigmoid-Dense (float input)", errors)
 
 
 def test_softmax_cross_entropy(rng):
@@ -181,17 +187,11 @@ def test_rel_error_definition():
 
 def test_whole_model_embedding_conv_relu_maxpool_dense(rng):
     """The lesson 04 CNN, end to end (seeded so that no ReLU input sits within eps of its kink)."""
-    model = Sequential([Embedding(9, 4, rng=rng, dtype=F64), Conv1D(4, 6, 3, rng=rng, dtype=F64), ReLU(dtype=F64),
-                        GlobalMaxPool1D(dtype=F64), Dense(6, 9, rng=rng, dtype=F64)])
+    model = Sequential([Embedding(9, 4, rng=rng, dtype=F64), Conv1D(4, 6, 3, rng=rng, dtype=F64), ReLU(),
+                        GlobalMaxPool1D(), Dense(6, 9, rng=rng, dtype=F64)])
     ids, targets = rng.integers(0, 9, (5, 7)), rng.integers(0, 9, 5)
-
-    def loss():
-        return softmax_cross_entropy(model.forward(ids), targets)[0]
-
-    model.backward(softmax_cross_entropy(model.forward(ids), targets)[1])
-    analytic = {k: g.copy() for k, g in model.grads.items()}
-    errors = {k: rel_error(analytic[k], numerical_gradient(loss, p)) for k, p in model.params.items()}
-    assert_small("Embedding-Conv1D-ReLU-MaxPool-Dense", errors)
+    assert_small("Embedding-Conv1D-ReLU-MaxPool-Dense",
+                 check_model_gradients(model, softmax_cross_entropy, ids, targets))
 
 
 @pytest.mark.parametrize("N", [1, 2])  # N=1: a transposed view is already contiguous, so copy explicitly

@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 import torch
 
-from course_utils import (LSTM, SGD, Adam, Dense, ReLU, Sequential, clip_grad_norm, mse, seed_everything,
-                          softmax_cross_entropy)
+from course_utils import (LSTM, SGD, Adam, Dense, Dropout, ReLU, Sequential, clip_grad_norm, mse,
+                          seed_everything, softmax_cross_entropy)
 from course_utils.training import evaluate, minibatches, train
 
 
@@ -63,6 +63,18 @@ def test_optimizer_errors():
         opt.step({"w": np.zeros(3)})
     with pytest.raises(FloatingPointError, match="diverged"):
         clip_grad_norm({"w": np.array([np.nan])}, 1.0)
+    with pytest.raises(ValueError, match=r"betas must be in \[0, 1\)"):
+        Adam({"w": np.zeros(2)}, betas=(1.0, 0.999))
+
+
+def test_a_failed_step_changes_nothing():
+    params = {"a": np.zeros(2), "b": np.zeros(3)}
+    opt = Adam(params, lr=0.1)
+    with pytest.raises(ValueError, match="gradient of 'b'"):
+        opt.step({"a": np.ones(2), "b": np.ones(4)})
+    assert opt.t == 0 and not params["a"].any() and not opt.m["a"].any()
+    opt.step({"a": np.ones(2), "b": np.ones(3)})
+    assert opt.t == 1 and np.all(params["a"] < 0)
 
 
 def test_minibatches_cover_every_example_once(rng):
@@ -90,7 +102,7 @@ def accuracy(out, y):
 def fit_spirals(seed, epochs=30, **kw):
     seed_everything(seed)
     X, y = spirals()
-    model = Sequential([Dense(2, 32), ReLU(), Dense(32, 3)])
+    model = Sequential([Dense(2, 32), ReLU(), Dropout(0.1), Dense(32, 3)])  # dropout: random draws too
     history = train(model, softmax_cross_entropy, Adam(model.params, lr=0.02), (X, y), (X, y),
                     epochs=epochs, batch_size=32, clip_norm=5.0, metrics={"accuracy": accuracy}, progress=False, **kw)
     return model, history

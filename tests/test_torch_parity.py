@@ -127,7 +127,14 @@ def test_round_trip_and_to_torch(make):
     copy_from_torch(module, other)
     for key in layer.params:
         np.testing.assert_allclose(other.params[key], layer.params[key], rtol=1e-6, atol=1e-7, err_msg=key)
-    copy_to_torch(other, module)  # and back again
+    with torch.no_grad():
+        for p in module.parameters():
+            p.zero_()
+    copy_to_torch(other, module)  # and back again: the module gets the weights back
+    copy_from_torch(module, layer)
+    for key in layer.params:
+        np.testing.assert_allclose(layer.params[key], other.params[key], rtol=1e-6, atol=1e-7, err_msg=key)
+    assert any(np.abs(p).sum() > 0 for p in layer.params.values())
 
 
 def test_wrong_module_kind_is_refused():
@@ -139,5 +146,7 @@ def test_wrong_module_kind_is_refused():
         copy_to_torch(LSTM(3, 2), torch.nn.LSTM(3, 2, num_layers=2))
     with pytest.raises(ValueError, match="stride 1"):
         copy_to_torch(Conv1D(3, 2, 3), torch.nn.Conv1d(3, 2, 3, padding=1))
+    with pytest.raises(ValueError, match="padding_idx differs"):
+        copy_to_torch(Embedding(5, 2, padding_idx=0), torch.nn.Embedding(5, 2))
     with pytest.raises(ValueError, match="no gradient"):
         torch_grads(torch.nn.Linear(3, 2), Dense(3, 2))

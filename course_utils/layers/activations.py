@@ -18,7 +18,10 @@ def sigmoid(x):
 
 
 class _Elementwise(Layer):
-    """A parameter-free layer ``y = f(x)`` on arrays of any shape."""
+    """A parameter-free layer ``y = f(x)`` on arrays of any shape, in the input's float dtype."""
+
+    def __init__(self, dtype=None):
+        super().__init__(dtype)
 
     def forward(self, x, training: bool = True):
         x = check_float_input(x, "input", self, ndims=tuple(range(1, 6)))
@@ -38,14 +41,14 @@ class ReLU(_Elementwise):
         return np.maximum(x, 0)
 
     def _df(self, x, y):
-        return (x > 0).astype(self.dtype)
+        return (x > 0).astype(x.dtype)
 
 
 class Sigmoid(_Elementwise):
     """``1 / (1 + exp(-x))``; derivative ``y (1 - y)``."""
 
     def _f(self, x):
-        return sigmoid(x).astype(self.dtype, copy=False)
+        return sigmoid(x).astype(x.dtype, copy=False)
 
     def _df(self, x, y):
         return y * (1 - y)

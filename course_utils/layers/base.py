@@ -19,9 +19,12 @@ class Layer:
     """Base class: ``params``, ``grads``, ``forward``, ``backward``, ``zero_grad``."""
 
     def __init__(self, dtype=np.float32):
-        dtype = np.dtype(dtype)
-        if dtype not in FLOAT_DTYPES:
-            raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+        # dtype=None: a layer without parameters computes in whatever float dtype it receives,
+        # so a float64 model stays float64 all the way through (as gradient checks need).
+        if dtype is not None:
+            dtype = np.dtype(dtype)
+            if dtype not in FLOAT_DTYPES:
+                raise ValueError(f"dtype must be float32 or float64, got {dtype}")
         self.dtype = dtype
         self.params: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
@@ -65,7 +68,7 @@ class Layer:
 
 
 def check_float_input(x, name: str, layer: Layer, ndims: tuple[int, ...], last_dim: int | None = None):
-    """Return ``x`` as an array of the layer's dtype, or raise a ValueError that says what was expected.
+    """Return ``x`` in the layer's dtype (or its own float dtype if the layer has none), else raise a ValueError.
 
     ``ndims`` lists the accepted numbers of dimensions; ``last_dim`` the required size of the
     last axis (the feature size). Integer and boolean inputs are refused rather than silently
@@ -75,19 +78,24 @@ def check_float_input(x, name: str, layer: Layer, ndims: tuple[int, ...], last_d
     x = np.asarray(x)
     if x.dtype.kind != "f":
         raise ValueError(f"{where}: expected a floating-point array, got dtype {x.dtype} "
-                         f"(convert with x.astype(np.{layer.dtype}))")
+                         f"(convert with x.astype(np.{layer.dtype or np.dtype(np.float32)}))")
     if x.ndim not in ndims:
         want = " or ".join(f"{n}-D" for n in ndims)
         raise ValueError(f"{where}: expected a {want} array, got shape {x.shape}")
     if last_dim is not None and x.shape[-1] != last_dim:
         raise ValueError(f"{where}: expected last dimension {last_dim}, got shape {x.shape}")
-    return x.astype(layer.dtype, copy=False)
+    return x if layer.dtype is None else x.astype(layer.dtype, copy=False)
 
 
-def check_grad(dy, expected_shape: tuple[int, ...], layer: Layer):
-    """Return the upstream gradient ``dy`` as the layer's dtype after checking its shape."""
+def check_grad(dy, expected_shape: tuple[int, ...], layer: Layer, name: str = "dy"):
+    """Return an upstream gradient in the layer's dtype after checking its shape.
+
+    ``name`` is the argument's name in the error (``dy``, or ``dh_T`` for a final state).
+    """
     dy = np.asarray(dy)
     if dy.shape != tuple(expected_shape):
-        raise ValueError(f"{type(layer).__name__}.backward: expected dy of shape {tuple(expected_shape)} "
-                         f"(the output's shape), got {dy.shape}")
-    return dy.astype(layer.dtype, copy=False)
+        raise ValueError(f"{type(layer).__name__}.backward: expected {name} of shape {tuple(expected_shape)}, "
+                         f"got {dy.shape}")
+    if layer.dtype is not None:
+        return dy.astype(layer.dtype, copy=False)
+    return dy if dy.dtype.kind == "f" else dy.astype(np.float64)

@@ -16,8 +16,8 @@ class Embedding(Layer):
     so padding contributes nothing. ``trainable=False`` freezes the table (its gradient
     stays zero), which is what "frozen pre-trained embeddings" must mean.
 
-    ``backward`` accumulates the gradient into ``grads["W"]`` and returns ``None``:
-    integer ids have no gradient.
+    ``backward`` writes the gradient into ``grads["W"]`` (rows of repeated ids are summed) and
+    returns ``None``: integer ids have no gradient.
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, *, padding_idx: int | None = None,

@@ -145,9 +145,9 @@ class LSTM(Layer):
         if d_final_state is not None:
             dh_T, dc_T = d_final_state
             if dh_T is not None:
-                dh_next = dh_next + check_grad(dh_T, (N, H), self)
+                dh_next = dh_next + check_grad(dh_T, (N, H), self, name="dh_T")
             if dc_T is not None:
-                dc_next = dc_next + check_grad(dc_T, (N, H), self)
+                dc_next = dc_next + check_grad(dc_T, (N, H), self, name="dc_T")
         if self.return_sequences:
             dy_tm = dy.transpose(1, 0, 2)                           # (T, N, H) view
         else:

@@ -11,18 +11,23 @@ class GlobalMaxPool1D(Layer):
     """``x (N, T, C) -> y (N, C)``: the largest value of each channel over all time steps.
 
     The gradient flows only to the step that held the maximum (the first one on ties,
-    as ``argmax`` picks it).
+    as ``argmax`` picks it). Computes in the input's float dtype.
     """
+
+    def __init__(self, dtype=None):
+        super().__init__(dtype)
 
     def forward(self, x, training: bool = True):
         x = check_float_input(x, "input", self, ndims=(3,))
+        if x.shape[1] == 0:
+            raise ValueError(f"GlobalMaxPool1D input: expected at least one time step, got shape {x.shape}")
         idx = x.argmax(axis=1)  # (N, C): which step won, per channel
-        self._cache = (x.shape, idx)
+        self._cache = (x.shape, x.dtype, idx)
         return np.take_along_axis(x, idx[:, None, :], axis=1)[:, 0, :]
 
     def backward(self, dy):
-        shape, idx = self._need_cache()
+        shape, dtype, idx = self._need_cache()
         dy = check_grad(dy, (shape[0], shape[2]), self)
-        dx = np.zeros(shape, dtype=self.dtype)
+        dx = np.zeros(shape, dtype=dtype)
         np.put_along_axis(dx, idx[:, None, :], dy[:, None, :], axis=1)
         return dx
