@@ -32,8 +32,8 @@ $(STAMP): requirements.txt pyproject.toml
 test: $(STAMP)
 	MPLBACKEND=Agg $(PY) -m pytest tests
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
-		echo "MPLBACKEND=Agg COURSE_MODE=quick $(PY) -m pytest $(NBVAL_FLAGS) notebooks/"; \
-		MPLBACKEND=Agg COURSE_MODE=quick $(PY) -m pytest $(NBVAL_FLAGS) notebooks/; \
+		echo "MPLBACKEND=Agg COURSE_MODE=quick COURSE_PROGRESS=text $(PY) -m pytest $(NBVAL_FLAGS) notebooks/"; \
+		MPLBACKEND=Agg COURSE_MODE=quick COURSE_PROGRESS=text $(PY) -m pytest $(NBVAL_FLAGS) notebooks/; \
 	else \
 		echo "make test: no notebooks in notebooks/ yet, so no notebook run"; \
 	fi

@@ -102,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     # The kernel inherits this environment: the run mode, and matplotlib's inline backend
     # (an MPLBACKEND=Agg left over from the tests would keep the figures out of the notebooks).
     os.environ["COURSE_MODE"] = mode
+    # Text progress bars: a saved notebook then shows the finished bar (GitHub cannot draw widgets).
+    os.environ["COURSE_PROGRESS"] = "text"
     os.environ.pop("MPLBACKEND", None)
 
     rows = []
