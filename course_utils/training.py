@@ -23,7 +23,7 @@ from .optim import clip_grad_norm
 from .seeding import get_rng
 
 
-def progress_bar(iterable, **kwargs):
+def progress_bar(iterable=None, **kwargs):
     """A ``tqdm.auto`` progress bar (a widget in Jupyter), or a plain-text one when the
     environment variable ``COURSE_PROGRESS`` is ``text``.
 
