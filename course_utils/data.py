@@ -21,7 +21,6 @@ import http.client
 import os
 import re
 import shutil
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .files import atomic_path
 from .paths import data_dir, project_root
 
 MIRROR_ENV = "COURSE_DATA_MIRROR"
@@ -189,14 +189,10 @@ def _places(df: DataFile) -> list[Path]:
 
 
 def _download(df: DataFile, target: Path) -> None:
-    """Download ``df.url`` to ``target``: via a temporary file, checked, then atomically renamed."""
+    """Download ``df.url`` to ``target``: via a temporary file, checked, and only then put in place."""
     assert df.url is not None
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # The temporary file sits in the same folder so that os.replace is an atomic rename.
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{df.filename}.", suffix=".part")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(df.url, timeout=TIMEOUT_SECONDS) as response:
+    with atomic_path(target) as tmp:  # whatever goes wrong (even Ctrl-C), no half-written file is left
+        with tmp.open("wb") as out, urllib.request.urlopen(df.url, timeout=TIMEOUT_SECONDS) as response:
             if response.status != 200:
                 raise OSError(f"HTTP {response.status} {response.reason}")
             shutil.copyfileobj(response, out, _CHUNK)
@@ -210,12 +206,6 @@ def _download(df: DataFile, target: Path) -> None:
             f"copy of {df.filename} in {data_dir()} or in ${MIRROR_ENV}."
         )
         _check(tmp, df, df.url, advice)
-        tmp.chmod(0o644)  # mkstemp makes the file private; a cache file is ordinary data
-        os.replace(tmp, target)
-    except BaseException:
-        # Whatever went wrong (even Ctrl-C), leave no half-written file behind.
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def fetch(name_or_datafile: str | DataFile, *, download: bool = True) -> Path:

@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .files import atomic_path
 from .paths import data_dir, project_root
 from .text import tokenize
 
@@ -62,7 +63,8 @@ class PretrainedEmbeddings:
     def __init__(self, name: str, matrix: np.ndarray, vocab: dict[str, int], unk_id: int):
         matrix = np.asarray(matrix)
         if matrix.ndim != 2 or matrix.shape[0] < 2 or not np.issubdtype(matrix.dtype, np.floating):
-            raise ValueError(f"matrix: expected a float (V, D) array with V >= 2, got {matrix.dtype} {matrix.shape}")
+            raise ValueError(f"matrix: expected a float (V, D) array with V >= 2, "
+                             f"got {matrix.dtype} {matrix.shape}")
         if not 0 < unk_id < matrix.shape[0]:
             raise ValueError(f"unk_id: expected 1..{matrix.shape[0] - 1} (0 is padding), got {unk_id}")
         self.name = name
@@ -197,7 +199,8 @@ def read_glove_vecs(path: str | os.PathLike) -> tuple[dict[str, int], np.ndarray
             try:
                 vec = np.array(parts[1:], dtype=np.float32)
             except ValueError:
-                raise ValueError(f"{path}, line {line_no}: the values after {parts[0]!r} are not all numbers") from None
+                raise ValueError(f"{path}, line {line_no}: the values after {parts[0]!r} "
+                                 "are not all numbers") from None
             if parts[0] in words:
                 continue
             words[parts[0]] = len(words)
@@ -233,27 +236,29 @@ def find_glove(dim: int = 50, *, download: bool = False) -> Path:
             return place
     if not download:
         looked = ", ".join(str(p) for p in places)
-        raise FileNotFoundError(f"{filename} not found (looked in {looked}). Download {GLOVE_6B_URL}, unzip "
-                                f"{filename} into {data_dir() / 'cache'}, or call find_glove({dim}, download=True).")
+        raise FileNotFoundError(f"{filename} not found (looked in {looked}). Download {GLOVE_6B_URL}, "
+                                f"unzip {filename} into {data_dir() / 'cache'}, "
+                                f"or call find_glove({dim}, download=True).")
     return _download_glove(filename, dim, data_dir() / "cache")
 
 
 def _download_glove(filename: str, dim: int, cache: Path) -> Path:
     cache.mkdir(parents=True, exist_ok=True)
+    target = cache / filename
     with tempfile.TemporaryDirectory(dir=cache) as tmp:
         archive = Path(tmp) / "glove.6B.zip"
         with urllib.request.urlopen(GLOVE_6B_URL, timeout=60) as response, archive.open("wb") as out:
             if response.status != 200:
                 raise OSError(f"downloading {GLOVE_6B_URL}: HTTP {response.status} {response.reason}")
             shutil.copyfileobj(response, out, 1 << 20)
-        with zipfile.ZipFile(archive) as zf:  # the zip's CRC check catches a damaged download
-            extracted = Path(zf.extract(filename, tmp))
-        words, matrix = read_glove_vecs(extracted)
-        if len(words) - 2 != GLOVE_6B_WORDS or matrix.shape[1] != dim:
-            raise ValueError(f"{GLOVE_6B_URL}: {filename} has {len(words) - 2} words of dimension "
-                             f"{matrix.shape[1]}, expected {GLOVE_6B_WORDS} of {dim}; nothing was kept")
-        target = cache / filename
-        os.replace(extracted, target)  # same file system: an atomic rename
+        with atomic_path(target) as part:  # kept only if the checks below pass
+            # Reading the member checks the zip's CRC, which catches a damaged download.
+            with zipfile.ZipFile(archive) as zf, zf.open(filename) as src, part.open("wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+            words, matrix = read_glove_vecs(part)
+            if len(words) - 2 != GLOVE_6B_WORDS or matrix.shape[1] != dim:
+                raise ValueError(f"{GLOVE_6B_URL}: {filename} has {len(words) - 2} words of dimension "
+                                 f"{matrix.shape[1]}, expected {GLOVE_6B_WORDS} of {dim}; nothing was kept")
     return target
 
 

@@ -58,8 +58,6 @@ from the corpus with ``split_seed``, ``split_fractions`` and ``min_freq`` (``nex
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -68,6 +66,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from .files import atomic_path
 from .layers import LSTM, Conv1D, Dense, Dropout, Embedding, GlobalMaxPool1D, ReLU, Sequential
 from .losses import log_softmax, softmax_cross_entropy
 from .optim import SGD, Adam
@@ -595,17 +594,8 @@ def save_model(model: NextWordModel, path, vocab: dict, info: dict | None = None
     config = json.dumps({**model.config(), **(info or {})}, sort_keys=True)   # fails early if not JSON
     arrays = {name: np.ascontiguousarray(p) for name, p in model.named_params().items()}
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Write a temporary file beside the target, then rename it: a failure never leaves half a file.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:                      # a file object: savez adds no ".npz" suffix
-            np.savez(f, vocab=words, config=np.array(config), **arrays)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, tmp.open("wb") as f:   # a file object: savez adds no ".npz" suffix
+        np.savez(f, vocab=words, config=np.array(config), **arrays)
     return path
 
 

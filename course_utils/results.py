@@ -24,12 +24,12 @@ import argparse
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from . import mode as _mode
+from .files import atomic_path
 from .paths import figures_dir, project_root
 
 RESULTS_FILE = "results.json"
@@ -142,23 +142,9 @@ def _show(path: Path) -> str:
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``.
-
-    A reader (or a crash half-way) never sees a half-written file.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes the file private; results are for everyone to read
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write ``text`` so that a reader (or a crash half-way) never sees a half-written file."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def record_results(
