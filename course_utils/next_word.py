@@ -58,13 +58,11 @@ from the corpus with ``split_seed``, ``split_fractions`` and ``min_freq`` (``nex
 from __future__ import annotations
 
 import json
-import time
 from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from .files import atomic_path
 from .layers import LSTM, Conv1D, Dense, Dropout, Embedding, GlobalMaxPool1D, ReLU, Sequential
@@ -73,7 +71,7 @@ from .optim import SGD, Adam
 from .seeding import get_rng
 from .text import (PAD_ID, UNK_ID, _check_vocab, build_vocab, create_examples, load_medical_corpus,
                    split_sentences, texts_to_sequences)
-from .training import evaluate, train
+from .training import train
 
 try:        # optional (it comes with scikit-learn, and is on Colab): see fit_next_word's blas_threads
     from threadpoolctl import threadpool_limits
@@ -490,14 +488,12 @@ def fit_next_word(model, optimizer, train_data, val_data, *, epochs: int, batch_
                   clip_norm: float | None = None, patience: int | None = None, rng=None,
                   progress: bool = True, desc: str = "training",
                   blas_threads: int | None = 1) -> pd.DataFrame:
-    """Train ``model`` epoch by epoch; return the history, one row per epoch.
+    """Train ``model`` with :func:`course_utils.training.train`; return the history, one row per epoch.
 
-    Each epoch is one call of ``course_utils.training.train`` (shuffled mini-batches, one forward
-    and one backward per batch), then the model is scored in evaluation mode on the whole
-    training and validation sets with the weights of the end of the epoch. Columns:
-    ``epoch, train_loss, train_acc, train_top5, val_loss, val_acc, val_top5`` (loss: mean
-    cross-entropy in nats), ``seconds`` (the training pass alone: forward, backward, update),
-    ``eval_seconds``, and ``grad_norm`` when clipping.
+    After each epoch the model is scored in evaluation mode on the whole training and validation
+    sets (``eval_train=True``). Columns: ``epoch, train_loss, train_acc, train_top5, val_loss,
+    val_acc, val_top5`` (loss: mean cross-entropy in nats), ``seconds`` (the training pass alone:
+    forward, backward, update), ``eval_seconds``, and ``grad_norm`` when clipping.
 
     ``patience``: early stopping on the validation loss; after ``patience`` epochs without a new
     best, training stops and the best epoch's weights are put back (column ``best``).
@@ -508,40 +504,10 @@ def fit_next_word(model, optimizer, train_data, val_data, *, epochs: int, batch_
     therefore runs with one BLAS thread when ``threadpoolctl`` is installed; ``None`` keeps the
     library's default. The limit holds only inside this function.
     """
-    metrics = {"acc": accuracy, "top5": top5_accuracy}
-    rng = get_rng(rng)
-    rows, best_loss, best_params, bad = [], np.inf, None, 0
-    bar = tqdm(range(1, epochs + 1), desc=desc, disable=not progress)
     with _blas_threads(blas_threads):
-        for epoch in bar:
-            # One epoch of course_utils.training.train; its "seconds" is the training pass only.
-            step = train(model, softmax_cross_entropy, optimizer, train_data, epochs=1, batch_size=batch_size,
-                         clip_norm=clip_norm, rng=rng, progress=False).iloc[0]
-            start = time.perf_counter()
-            tr = evaluate(model, softmax_cross_entropy, *train_data, metrics=metrics)
-            va = evaluate(model, softmax_cross_entropy, *val_data, metrics=metrics)
-            row = {"epoch": epoch, **{f"train_{k}": v for k, v in tr.items()},
-                   **{f"val_{k}": v for k, v in va.items()},
-                   "seconds": float(step["seconds"]), "eval_seconds": time.perf_counter() - start}
-            if clip_norm is not None:
-                row["grad_norm"] = float(step["grad_norm"])
-            rows.append(row)
-            bar.set_postfix(train_loss=f"{row['train_loss']:.3f}", val_loss=f"{row['val_loss']:.3f}",
-                            val_acc=f"{row['val_acc']:.3f}")
-            if patience is not None:
-                if row["val_loss"] < best_loss:
-                    best_loss, bad = row["val_loss"], 0
-                    best_params = {k: p.copy() for k, p in model.params.items()}
-                else:
-                    bad += 1
-                    if bad >= patience:
-                        break
-    history = pd.DataFrame(rows)
-    if best_params is not None:
-        for k, p in model.params.items():
-            p[...] = best_params[k]                       # in place: the optimizer holds these arrays
-        history["best"] = history["epoch"] == history.loc[history["val_loss"].idxmin(), "epoch"]
-    return history
+        return train(model, softmax_cross_entropy, optimizer, train_data, val_data, epochs=epochs,
+                     batch_size=batch_size, clip_norm=clip_norm, metrics={"acc": accuracy, "top5": top5_accuracy},
+                     patience=patience, eval_train=True, rng=rng, progress=progress, desc=desc)
 
 
 def _blas_threads(n: int | None):

@@ -69,12 +69,20 @@ def evaluate(model, loss_fn: Callable, X, y, *, batch_size: int = 1024, metrics:
 
 def train(model, loss_fn: Callable, optimizer, train_data, val_data=None, *, epochs: int, batch_size: int,
           clip_norm: float | None = None, metrics: dict | None = None, patience: int | None = None,
-          rng=None, progress: bool = True, desc: str = "training") -> pd.DataFrame:
-    """Train with mini-batches; return the history (epoch, train_loss, val_loss, metrics, grad_norm, seconds).
+          eval_train: bool = False, rng=None, progress: bool = True, desc: str = "training") -> pd.DataFrame:
+    """Train with mini-batches; return the history, one row per epoch.
+
+    Columns: ``epoch``, ``train_loss``, the validation loss and ``metrics`` (``val_loss``,
+    ``val_<name>``), ``seconds`` (the training pass alone: forward, backward, update),
+    ``eval_seconds`` (the evaluation after it), ``grad_norm`` when clipping, ``best`` with ``patience``.
 
     - ``loss_fn(outputs, y) -> (loss, doutputs)``, e.g. ``softmax_cross_entropy`` or ``mse``.
     - ``clip_norm``: clip the global gradient norm of every step (the mean norm before
       clipping is logged as ``grad_norm``).
+    - ``eval_train``: by default ``train_loss`` is the running mean over the epoch's batches (cheap,
+      but measured with dropout on and with weights that changed during the epoch). With
+      ``eval_train=True`` the end-of-epoch model is scored in evaluation mode on the whole training
+      set, like the validation set, so the two columns compare like with like (``train_<name>`` too).
     - ``patience``: early stopping on the validation loss; after ``patience`` epochs without
       improvement training stops and the best epoch's weights are put back into ``model``.
       The validation set chooses the epoch, so report results on a separate test set.
@@ -98,13 +106,16 @@ def train(model, loss_fn: Callable, optimizer, train_data, val_data=None, *, epo
             loss_sum += loss * len(Xb)
             steps += 1
         row = {"epoch": epoch, "train_loss": loss_sum / len(X)}
-        if clip_norm is not None:
-            row["grad_norm"] = norm_sum / steps
+        timing = {"seconds": time.perf_counter() - start}
+        start = time.perf_counter()
+        if eval_train:
+            row.update({f"train_{k}": v for k, v in evaluate(model, loss_fn, X, y, metrics=metrics).items()})
         if val_data is not None:
-            val = evaluate(model, loss_fn, *val_data, metrics=metrics)
-            row.update({f"val_{k}": v for k, v in val.items()})
-        row["seconds"] = time.perf_counter() - start
-        rows.append(row)
+            row.update({f"val_{k}": v for k, v in evaluate(model, loss_fn, *val_data, metrics=metrics).items()})
+        timing["eval_seconds"] = time.perf_counter() - start
+        if clip_norm is not None:
+            timing["grad_norm"] = norm_sum / steps
+        rows.append({**row, **timing})
         bar.set_postfix({k: f"{v:.4f}" for k, v in row.items() if k.endswith("loss")})
 
         if patience is not None:
@@ -118,6 +129,6 @@ def train(model, loss_fn: Callable, optimizer, train_data, val_data=None, *, epo
     history = pd.DataFrame(rows)
     if best_params is not None:
         for k, p in model.params.items():
-            p[...] = best_params[k]
+            p[...] = best_params[k]  # in place: the optimizer holds these arrays
         history["best"] = history["epoch"] == best_epoch
     return history

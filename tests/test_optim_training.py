@@ -110,12 +110,26 @@ def fit_spirals(seed, epochs=30, **kw):
 
 def test_training_learns_and_logs(rng):
     model, history = fit_spirals(0)
-    assert list(history.columns) == ["epoch", "train_loss", "grad_norm", "val_loss", "val_accuracy", "seconds"]
+    assert list(history.columns) == ["epoch", "train_loss", "val_loss", "val_accuracy", "seconds", "eval_seconds",
+                                     "grad_norm"]
     assert history["train_loss"].iloc[0] > 0.9   # about ln 3 = 1.10 at the start
     assert history["train_loss"].iloc[-1] < 0.3
     assert history["val_accuracy"].iloc[-1] > 0.9
     X, y = spirals()
     assert evaluate(model, softmax_cross_entropy, X, y)["loss"] == pytest.approx(history["val_loss"].iloc[-1])
+
+
+def test_eval_train_scores_the_end_of_epoch_model_in_evaluation_mode():
+    model, history = fit_spirals(0, epochs=3, eval_train=True)
+    assert list(history.columns) == ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
+                                     "seconds", "eval_seconds", "grad_norm"]
+    # Training and validation sets are the same data here, so the two evaluations must agree exactly,
+    # while the running mean of the default (dropout on, weights moving) differs from them.
+    np.testing.assert_array_equal(history["train_loss"], history["val_loss"])
+    np.testing.assert_array_equal(history["train_accuracy"], history["val_accuracy"])
+    _, running = fit_spirals(0, epochs=3)
+    assert not np.allclose(running["train_loss"], history["train_loss"])
+    np.testing.assert_array_equal(running["val_loss"], history["val_loss"])  # same seed, same training
 
 
 def test_same_seed_gives_bit_identical_histories():
