@@ -2,15 +2,18 @@
 
     data = load_pneumonia("balanced", 28)          # the offline, class-balanced 28-pixel file (the mirror)
     print(data.summary()); data.description        # counts per class per split, image size
+    augment = lambda x, g: random_intensity(random_affine(x, g), g)   # geometry, then a new exposure
+    x_shift, _ = shifted_copy(data.val[0], seed=1, geometry={...}, intensity={...})  # a harder validation set
     model = build_cnn(28, mean=..., std=...)       # 4 conv blocks -> 256 -> 128 -> 1 logit
-    history = train_classifier(model, data.train, data.val, epochs=40, augment=random_affine)
-    prob = predict_proba(model, data.test[0])      # P(pneumonia) per image
+    history = train_classifier(model, data.train, (x_shift, data.val[1]), epochs=40, augment=augment,
+                               monitor={"plain_val": data.val})
+    prob = predict_proba([model, ...], data.test[0], flip=True)   # P(pneumonia): several networks, both views
     binary_metrics(data.test[1], prob, threshold=0.5)
 
 Images stay ``uint8`` arrays of shape ``(N, H, W)`` until they meet the model; every function that
 feeds the model turns them into float tensors ``(N, 1, H, W)`` in [0, 1]. The model standardises
-its input itself (with the training mean and standard deviation), so augmentation, prediction and
-Grad-CAM all work on plain [0, 1] images. Labels are ``int64`` arrays of shape ``(N,)``:
+its input itself (with the training mean and standard deviation, or per image), so augmentation,
+prediction and Grad-CAM all work on plain [0, 1] images. Labels are ``int64`` arrays of shape ``(N,)``:
 0 = NORMAL, 1 = PNEUMONIA (MedMNIST's PneumoniaMNIST convention).
 
 scikit-learn is needed only by :func:`binary_metrics` and :func:`youden_threshold` (imported there).
@@ -286,6 +289,147 @@ def random_affine(x: torch.Tensor, generator: torch.Generator | None = None, *, 
     return (out, params) if return_params else out
 
 
+def gaussian_blur(x: torch.Tensor, sigma) -> torch.Tensor:
+    """Blur each image of ``x`` ``(N, C, H, W)`` with its own Gaussian of standard deviation ``sigma``
+    (pixels; a number or ``(N,)`` values, 0 leaves that image exactly as it is).
+
+    Separable: one horizontal and one vertical 1-D convolution, ``groups`` = images x channels, so the
+    whole batch takes two calls. The kernel reaches ``ceil(3 * max sigma)`` pixels each way; at the
+    edges the outermost pixels are repeated (``"replicate"``), as ``padding_mode="border"`` does.
+    """
+    if x.ndim != 4:
+        raise ValueError(f"gaussian_blur: expected images (N, C, H, W), got shape {tuple(x.shape)}")
+    n, c, h, w = x.shape
+    sigma = torch.as_tensor(sigma, dtype=torch.float64).reshape(-1).cpu()
+    if len(sigma) == 1:
+        sigma = sigma.expand(n)
+    if len(sigma) != n:
+        raise ValueError(f"gaussian_blur: sigma must be one number or one per image ({n}), got {len(sigma)}")
+    if not torch.isfinite(sigma).all() or (sigma < 0).any():
+        raise ValueError(f"gaussian_blur: sigma must be finite and >= 0, got {sigma.tolist()}")
+    radius = math.ceil(3 * float(sigma.max())) if n else 0
+    if radius == 0:
+        return x.clone()
+    d = torch.arange(-radius, radius + 1, dtype=torch.float64)
+    safe = sigma.clamp_min(1e-6)[:, None]
+    kernel = torch.exp(-0.5 * (d / safe) ** 2)
+    kernel = torch.where(sigma[:, None] > 1e-6, kernel, (d == 0).double())      # sigma 0: the identity kernel
+    kernel = (kernel / kernel.sum(dim=1, keepdim=True)).repeat_interleave(c, dim=0).to(x.device)  # (N*C, K)
+    y = x.double().reshape(1, n * c, h, w)
+    y = F.conv2d(F.pad(y, (radius, radius, 0, 0), mode="replicate"), kernel[:, None, None, :], groups=n * c)
+    y = F.conv2d(F.pad(y, (0, 0, radius, radius), mode="replicate"), kernel[:, None, :, None], groups=n * c)
+    return y.reshape(n, c, h, w).to(x.dtype)
+
+
+def adjust_intensity(x: torch.Tensor, gamma=1.0, contrast=1.0, brightness=0.0, blur=0.0, noise=0.0,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+    """Change how an X-ray is exposed and recorded, image by image, for ``x`` ``(N, C, H, W)`` in [0, 1].
+
+    In this order, each argument a number or ``(N,)`` values:
+
+    1. ``gamma``: ``x ** gamma`` (< 1 brightens the dark parts, > 1 darkens them: a different
+       response curve of film or detector);
+    2. ``contrast``: ``(x - m) * contrast + m`` around each image's own mean ``m`` (< 1 flattens);
+    3. ``brightness``: added (a different exposure);
+    4. ``blur``: a Gaussian of that standard deviation in pixels (:func:`gaussian_blur`);
+    5. ``noise``: Gaussian noise of that standard deviation, drawn from ``generator``;
+
+    then clipped to [0, 1]. The defaults change nothing, exactly. Computed in float64 and cast back.
+    """
+    if x.ndim != 4:
+        raise ValueError(f"adjust_intensity: expected images (N, C, H, W), got shape {tuple(x.shape)}")
+    n = x.shape[0]
+
+    def per_image(value, name):
+        v = torch.as_tensor(value, dtype=torch.float64).reshape(-1).cpu()
+        if len(v) not in (1, n):
+            raise ValueError(f"adjust_intensity: {name} must be one number or one per image ({n}), got {len(v)}")
+        if not torch.isfinite(v).all():
+            raise ValueError(f"adjust_intensity: {name} must be finite, got {v.tolist()}")
+        return v.expand(n).to(x.device)[:, None, None, None]
+
+    gamma, contrast, brightness, noise = (per_image(v, k) for v, k in
+                                          [(gamma, "gamma"), (contrast, "contrast"), (brightness, "brightness"),
+                                           (noise, "noise")])
+    if (gamma <= 0).any():
+        raise ValueError("adjust_intensity: gamma must be positive")
+    if (contrast < 0).any() or (noise < 0).any():
+        raise ValueError("adjust_intensity: contrast and noise must be >= 0")
+    y = x.double().clamp(0.0, 1.0) ** gamma
+    mean = y.mean(dim=(1, 2, 3), keepdim=True)
+    y = (y - mean) * contrast + mean + brightness
+    y = gaussian_blur(y, blur)
+    if (noise > 0).any():
+        y = y + noise * torch.randn(y.shape, generator=generator, dtype=torch.float64).to(y.device)
+    return y.clamp_(0.0, 1.0).to(x.dtype)
+
+
+def random_intensity(x: torch.Tensor, generator: torch.Generator | None = None, *, gamma=(0.7, 1.4),
+                     contrast=(0.7, 1.3), brightness: float = 0.1, blur=(0.0, 0.8), noise: float = 0.0,
+                     return_params: bool = False):
+    """Random :func:`adjust_intensity` of a batch ``(N, C, H, W)``, each image its own draw:
+    ``gamma`` log-uniform in its range (as likely to brighten as to darken), ``contrast`` uniform in
+    its range, ``brightness`` uniform in +-``brightness``, ``blur`` (pixels) uniform in its range and
+    ``noise`` the standard deviation of added Gaussian noise (0: none).
+
+    The random numbers come from ``generator`` (a CPU ``torch.Generator``; the global one if None).
+    ``return_params=True`` also returns the draws as a dict of ``(N,)`` tensors.
+    """
+    for name, (lo, hi) in [("gamma", gamma), ("contrast", contrast), ("blur", blur)]:
+        if not 0 <= lo <= hi or (name == "gamma" and lo <= 0):
+            bound = "0 < low" if name == "gamma" else "0 <= low"
+            raise ValueError(f"random_intensity: {name} must be a range (low, high) with {bound} <= high, "
+                             f"got {(lo, hi)}")
+    if brightness < 0 or noise < 0:
+        raise ValueError(f"random_intensity: brightness and noise must be >= 0, got {brightness} and {noise}")
+    n = x.shape[0]
+    u = torch.rand(n, 4, generator=generator, dtype=torch.float64)
+    log_lo, log_hi = math.log(gamma[0]), math.log(gamma[1])
+    params = {
+        "gamma": torch.exp(log_lo + (log_hi - log_lo) * u[:, 0]),
+        "contrast": contrast[0] + (contrast[1] - contrast[0]) * u[:, 1],
+        "brightness": (2 * u[:, 2] - 1) * brightness,
+        "blur": blur[0] + (blur[1] - blur[0]) * u[:, 3],
+    }
+    out = adjust_intensity(x, **params, noise=noise, generator=generator)
+    return (out, params) if return_params else out
+
+
+def shifted_copy(images: np.ndarray, seed: int, *, geometry: dict | None = None,
+                 intensity: dict | None = None) -> tuple[np.ndarray, pd.DataFrame]:
+    """A fixed, seeded, perturbed copy of uint8 images ``(N, H, W)``: every image moved by
+    :func:`random_affine` (``geometry``: its keyword arguments) and then re-exposed by
+    :func:`random_intensity` (``intensity``: its keyword arguments), rounded back to uint8.
+
+    Made for a *shifted validation set*: the same patients as validation, but as if filmed on other
+    machines, so that a network which only memorised the training pool no longer scores perfectly.
+    Only the changes named in the dicts are made (no flip unless ``flip_prob`` is given; edges
+    ``"border"``-padded); empty dicts leave that part out, and both empty give the images back.
+    The same ``seed`` gives the same images. Returns ``(images uint8 (N, H, W), one row of
+    parameters per image)``.
+    """
+    images = np.asarray(images)
+    if images.ndim != 3 or images.dtype != np.uint8:
+        raise ValueError(f"shifted_copy: expected uint8 images of shape (N, H, W), got {images.dtype} {images.shape}")
+    geometry = dict(geometry or {})
+    intensity = dict(intensity or {})
+    if geometry:       # only what is asked for; film edges repeated
+        geometry = {"max_rotation": 0.0, "flip_prob": 0.0, "max_shift": 0.0, "scale_range": (1.0, 1.0),
+                    "padding_mode": "border", **geometry}
+    if intensity:
+        intensity = {"gamma": (1.0, 1.0), "contrast": (1.0, 1.0), "brightness": 0.0, "blur": (0.0, 0.0), **intensity}
+    generator = torch.Generator().manual_seed(seed)
+    x, params = to_tensor(images), {}                  # all images at once: the draws depend on the seed only
+    if geometry:
+        x, p = random_affine(x, generator, **geometry, return_params=True)
+        params.update(p)
+    if intensity:
+        x, p = random_intensity(x, generator, **intensity, return_params=True)
+        params.update(p)
+    shifted = x[:, 0].mul(255.0).round_().clamp_(0, 255).to(torch.uint8).numpy()
+    return shifted, pd.DataFrame({k: v.numpy() for k, v in params.items()}, index=range(len(shifted)))
+
+
 # --------------------------------------------------------------------------- model
 
 
@@ -304,6 +448,26 @@ class Standardize(nn.Module):
 
     def extra_repr(self) -> str:
         return f"mean={self.mean.item():.4f}, std={self.std.item():.4f}"
+
+
+class ImageStandardize(nn.Module):
+    """Per-image standardisation: ``(x - mean) / (std + eps)`` with each image's *own* mean and
+    standard deviation, so that a brighter or flatter exposure of the same chest gives (before
+    clipping) the same input. Nothing is learned or stored."""
+
+    def __init__(self, eps: float = 0.01):
+        super().__init__()
+        if not eps > 0:
+            raise ValueError(f"eps must be positive, got {eps}")
+        self.eps = float(eps)
+
+    def forward(self, x):
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        std = x.std(dim=(1, 2, 3), keepdim=True, unbiased=False)
+        return (x - mean) / (std + self.eps)
+
+    def extra_repr(self) -> str:
+        return f"eps={self.eps}"
 
 
 class PneumoniaCNN(nn.Module):
@@ -326,13 +490,19 @@ class PneumoniaCNN(nn.Module):
 
 
 def build_cnn(image_size: int = 28, *, channels=(32, 64, 128, 256), hidden=(256, 128), conv_dropout: float = 0.25,
-              dense_dropout: float = 0.5, mean: float = 0.0, std: float = 1.0) -> PneumoniaCNN:
+              dense_dropout: float = 0.5, mean: float = 0.0, std: float = 1.0,
+              normalize: str = "dataset") -> PneumoniaCNN:
     """The lesson's CNN for square grayscale images of side ``image_size``.
 
+    The first layer standardises the input: ``normalize="dataset"`` with the fixed ``mean`` and
+    ``std`` (the training pixels'; :class:`Standardize`), ``"image"`` with each image's own
+    (:class:`ImageStandardize`; ``mean`` and ``std`` are then unused).
     One block per entry of ``channels`` while the feature map can still be halved (side >= 2);
     MaxPool2d floors odd sides (28 -> 14 -> 7 -> 3 -> 1). Then Linear layers of ``hidden`` sizes,
     each ReLU -> Dropout(``dense_dropout``), and a Linear to one logit.
     """
+    if normalize not in ("dataset", "image"):
+        raise ValueError(f"normalize must be 'dataset' or 'image', got {normalize!r}")
     sizes, blocks, c_in = [image_size], nn.ModuleList(), 1
     for c_out in channels:
         if sizes[-1] < 2:
@@ -346,7 +516,8 @@ def build_cnn(image_size: int = 28, *, channels=(32, 64, 128, 256), hidden=(256,
         layers += [nn.Linear(width, h), nn.ReLU(), nn.Dropout(dense_dropout)]
         width = h
     layers.append(nn.Linear(width, 1))
-    return PneumoniaCNN(Standardize(mean, std), blocks, nn.Sequential(*layers), sizes)
+    first = Standardize(mean, std) if normalize == "dataset" else ImageStandardize()
+    return PneumoniaCNN(first, blocks, nn.Sequential(*layers), sizes)
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -369,16 +540,26 @@ def predict_logits(model: nn.Module, images, batch_size: int = 512, device=None)
     return torch.cat(out).numpy().astype(np.float64)
 
 
-def predict_proba(model: nn.Module, images, batch_size: int = 512, device=None) -> np.ndarray:
-    """P(pneumonia) ``(N,)``: the sigmoid of the logits."""
-    logits = predict_logits(model, images, batch_size, device)
-    return 1.0 / (1.0 + np.exp(-logits))
+def predict_proba(model, images, batch_size: int = 512, device=None, *, flip: bool = False) -> np.ndarray:
+    """P(pneumonia) ``(N,)``: the sigmoid of the logits.
+
+    ``model`` may be one network or a list of them (an *ensemble*: the mean of their probabilities).
+    ``flip=True`` adds test-time augmentation: each network also sees every image mirrored
+    left-right, and the two probabilities are averaged (the networks were trained with flips).
+    """
+    models = list(model) if isinstance(model, (list, tuple, nn.ModuleList)) else [model]
+    if not models:
+        raise ValueError("predict_proba: expected a model or a non-empty list of models, got an empty list")
+    x = to_tensor(images)
+    views = [x, x.flip(-1)] if flip else [x]
+    probs = [1.0 / (1.0 + np.exp(-predict_logits(m, v, batch_size, device))) for m in models for v in views]
+    return np.mean(probs, axis=0)
 
 
 def train_classifier(model: nn.Module, train_data, val_data, *, epochs: int, batch_size: int = 64, lr: float = 1e-3,
                      patience: int = 5, pos_weight: float | None = None, augment=None, lr_factor: float = 0.5,
                      lr_patience: int = 2, device=None, seed: int = 0, progress: bool = True,
-                     desc: str = "training") -> pd.DataFrame:
+                     desc: str = "training", monitor: dict | None = None) -> pd.DataFrame:
     """Train with ``BCEWithLogitsLoss`` and Adam; return the history, one row per epoch.
 
     - ``train_data``, ``val_data``: pairs ``(uint8 images (N, H, W), labels (N,))``.
@@ -391,15 +572,27 @@ def train_classifier(model: nn.Module, train_data, val_data, *, epochs: int, bat
     - Batches are reshuffled every epoch by a ``torch.Generator`` seeded with ``seed`` (also used
       by ``augment``); weights are initialised by whoever built the model (``torch.manual_seed``).
 
+    - ``monitor``: more labelled sets ``{name: (images, labels)}`` scored after every epoch like
+      the validation set (columns ``<name>_loss``, ``<name>_accuracy``), only watched: they choose
+      nothing.
+
     Columns: ``epoch, train_loss, train_accuracy`` (running means over the epoch, in training mode:
     with dropout and augmentation), ``val_loss, val_accuracy`` (evaluation mode, threshold 0.5),
-    ``lr`` (the rate used in the epoch), ``seconds`` and ``best``.
+    the ``monitor`` columns, ``lr`` (the rate used in the epoch), ``seconds`` and ``best``.
     """
+    monitor = dict(monitor or {})
+    for name, pair in monitor.items():
+        if not (isinstance(name, str) and name.isidentifier()) or name in ("train", "val"):
+            raise ValueError(f"monitor: names must be identifiers other than 'train' and 'val', got {name!r}")
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and len(pair[0]) == len(pair[1])):
+            raise ValueError(f"monitor[{name!r}]: expected a pair (images, labels) of one length")
     device = torch.device(device) if device is not None else default_device()
     model.to(device)
     generator = torch.Generator().manual_seed(seed)
     x_train, y_train = to_tensor(train_data[0], device), torch.as_tensor(train_data[1], dtype=torch.float32).to(device)
     x_val, y_val = to_tensor(val_data[0], device), torch.as_tensor(val_data[1], dtype=torch.float32).to(device)
+    watched = {name: (to_tensor(x, device), torch.as_tensor(y, dtype=torch.float32).to(device))
+               for name, (x, y) in monitor.items()}
     weight = torch.tensor(1.0 if pos_weight is None else float(pos_weight), device=device)
     criterion = nn.BCEWithLogitsLoss(pos_weight=weight)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
@@ -428,13 +621,16 @@ def train_classifier(model: nn.Module, train_data, val_data, *, epochs: int, bat
             loss_sum += loss.item() * len(idx)
             correct += ((logits.detach() > 0).float() == yb).sum().item()
         model.eval()
+        scores = {}
         with torch.no_grad():
-            val_logits = torch.cat([model(x_val[i:i + 512]) for i in range(0, len(x_val), 512)])
-            val_loss = criterion(val_logits, y_val).item()
-            val_acc = ((val_logits > 0).float() == y_val).float().mean().item()
+            for name, (x_eval, y_eval) in [("val", (x_val, y_val)), *watched.items()]:
+                logits_eval = torch.cat([model(x_eval[i:i + 512]) for i in range(0, len(x_eval), 512)])
+                scores[f"{name}_loss"] = criterion(logits_eval, y_eval).item()
+                scores[f"{name}_accuracy"] = ((logits_eval > 0).float() == y_eval).float().mean().item()
+        val_loss, val_acc = scores["val_loss"], scores["val_accuracy"]
         scheduler.step(val_loss)
-        row = {"epoch": epoch, "train_loss": loss_sum / n, "train_accuracy": correct / n, "val_loss": val_loss,
-               "val_accuracy": val_acc, "lr": lr_now, "seconds": time.perf_counter() - start}
+        row = {"epoch": epoch, "train_loss": loss_sum / n, "train_accuracy": correct / n, **scores,
+               "lr": lr_now, "seconds": time.perf_counter() - start}
         rows.append(row)
         if not math.isfinite(val_loss):
             raise FloatingPointError(f"epoch {epoch}: the validation loss is {val_loss}; lower the learning rate")

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils.images import (ImageDataset, affine_theta, apply_affine, binary_metrics, build_cnn, count_parameters,
-                                 grad_cam, load_npz_images, pneumonia_data_name, predict_logits, random_affine,
-                                 subsample_class, to_tensor, train_classifier, youden_threshold)
+from course_utils.images import (ImageDataset, ImageStandardize, adjust_intensity, affine_theta, apply_affine,
+                                 binary_metrics, build_cnn, count_parameters, gaussian_blur, grad_cam, load_npz_images,
+                                 pneumonia_data_name, predict_logits, predict_proba, random_affine, random_intensity,
+                                 shifted_copy, subsample_class, to_tensor, train_classifier, youden_threshold)
 
 REPO = Path(__file__).resolve().parents[1]
 MIRROR = REPO / os.environ.get("COURSE_DATA_MIRROR", "../shared/data")
@@ -242,6 +243,114 @@ def test_affine_errors(batch):
         affine_theta(0.0, scale=0.0)
 
 
+# --------------------------------------------------------------------------- intensity and the shifted copy
+
+
+def test_gaussian_blur_zero_is_the_identity_and_constants_stay(batch):
+    assert torch.equal(gaussian_blur(batch, 0.0), batch)
+    out = gaussian_blur(batch, torch.tensor([0.0, 0.7, 0.0, 1.5]))          # one sigma per image
+    assert torch.equal(out[[0, 2]], batch[[0, 2]]) and not torch.equal(out[1], batch[1])
+    flat = torch.full((2, 1, 9, 9), 0.3)
+    torch.testing.assert_close(gaussian_blur(flat, 1.0), flat)             # replicate padding: no dark rim
+    assert out[3].var() < out[1].var() < batch[1].var()                     # more blur, smoother
+
+
+def test_gaussian_blur_matches_a_2d_convolution():
+    # Away from the edges the separable blur is the 2-D convolution with the outer product of 1-D Gaussians
+    x = torch.zeros(1, 1, 15, 15, dtype=torch.float64)
+    x[0, 0, 7, 7] = 1.0                                                     # an impulse: the output is the kernel
+    sigma = 1.2
+    d = np.arange(-4, 5)
+    k = np.exp(-0.5 * (d / sigma) ** 2)
+    k /= k.sum()
+    expected = np.zeros((15, 15))
+    expected[3:12, 3:12] = np.outer(k, k)
+    np.testing.assert_allclose(gaussian_blur(x, sigma)[0, 0].numpy(), expected, atol=1e-12)
+
+
+def test_gaussian_blur_errors(batch):
+    with pytest.raises(ValueError, match=r"expected images \(N, C, H, W\)"):
+        gaussian_blur(batch[0], 1.0)
+    with pytest.raises(ValueError, match="one number or one per image"):
+        gaussian_blur(batch, [1.0, 2.0])
+    with pytest.raises(ValueError, match=">= 0"):
+        gaussian_blur(batch, -1.0)
+    wide = gaussian_blur(batch, 20.0)                                        # wider than the image: fine,
+    assert torch.all(wide.amax(dim=(2, 3)) - wide.amin(dim=(2, 3)) < 0.5)  # and very flat
+
+
+def test_adjust_intensity_each_step(batch):
+    assert torch.equal(adjust_intensity(batch), batch)                      # the defaults change nothing
+    x = torch.tensor([0.0, 0.25, 0.5, 1.0]).reshape(1, 1, 2, 2)
+    torch.testing.assert_close(adjust_intensity(x, gamma=2.0), x ** 2)
+    torch.testing.assert_close(adjust_intensity(x, brightness=0.1), (x + 0.1).clamp(0, 1))   # clipped at 1
+    mid = torch.tensor([0.4, 0.5, 0.5, 0.6]).reshape(1, 1, 2, 2)
+    flat = adjust_intensity(mid, contrast=0.5)                               # around the image's own mean 0.5
+    torch.testing.assert_close(flat, torch.tensor([0.45, 0.5, 0.5, 0.55]).reshape(1, 1, 2, 2))
+    out = adjust_intensity(batch, gamma=torch.tensor([1.0, 0.5, 1.0, 1.0]), contrast=[1.0, 1.0, 0.0, 1.0])
+    assert torch.equal(out[[0, 3]], batch[[0, 3]])                          # per-image values
+    assert torch.all(out[1] >= batch[1]) and torch.allclose(out[2], batch[2].mean().expand_as(out[2]))
+    n1 = adjust_intensity(batch, noise=0.05, generator=torch.Generator().manual_seed(3))
+    n2 = adjust_intensity(batch, noise=0.05, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(n1, n2) and 0.0 <= n1.min() and n1.max() <= 1.0     # seeded, still in [0, 1]
+    inner = (n1 - batch)[(batch > 0.2) & (batch < 0.8)]                      # away from the clipping
+    assert 0.04 < inner.std().item() < 0.06
+
+
+def test_adjust_intensity_errors(batch):
+    with pytest.raises(ValueError, match="gamma must be positive"):
+        adjust_intensity(batch, gamma=0.0)
+    with pytest.raises(ValueError, match="contrast and noise must be >= 0"):
+        adjust_intensity(batch, contrast=-1.0)
+    with pytest.raises(ValueError, match=r"brightness must be one number or one per image \(4\), got 2"):
+        adjust_intensity(batch, brightness=[0.1, 0.2])
+    with pytest.raises(ValueError, match="must be finite"):
+        adjust_intensity(batch, gamma=float("nan"))
+    with pytest.raises(ValueError, match=r"expected images \(N, C, H, W\)"):
+        adjust_intensity(batch[:, 0])
+
+
+def test_random_intensity(batch):
+    g = torch.Generator().manual_seed(4)
+    big = batch.repeat(50, 1, 1, 1)                                          # 200 images
+    out, p = random_intensity(big, g, return_params=True)
+    assert out.shape == big.shape and out.dtype == big.dtype and 0 <= out.min() and out.max() <= 1
+    assert 0.7 <= p["gamma"].min() and p["gamma"].max() <= 1.4 and 0.7 <= p["contrast"].min() <= 1.3
+    assert p["brightness"].abs().max() <= 0.1 and 0 <= p["blur"].min() and p["blur"].max() <= 0.8
+    _, wide = random_intensity(torch.zeros(1000, 1, 2, 2), g, gamma=(0.25, 4.0), blur=(0, 0), return_params=True)
+    assert (wide["gamma"] < 1).float().mean().item() == pytest.approx(0.5, abs=0.06)  # log-uniform: as likely
+    assert wide["gamma"].min() >= 0.25 and wide["gamma"].max() <= 4.0                  # to darken as to brighten
+    torch.testing.assert_close(out, adjust_intensity(big, **p))              # the draws are what was applied
+    again = random_intensity(big, torch.Generator().manual_seed(4))
+    assert torch.equal(out, again)                                           # seeded: repeatable
+    still = random_intensity(batch, g, gamma=(1, 1), contrast=(1, 1), brightness=0.0, blur=(0, 0))
+    assert torch.equal(still, batch)                                         # nothing asked, nothing done
+    with pytest.raises(ValueError, match=r"gamma must be a range \(low, high\)"):
+        random_intensity(batch, g, gamma=(0.0, 1.0))
+    with pytest.raises(ValueError, match="contrast must be a range"):
+        random_intensity(batch, g, contrast=(1.2, 0.8))
+    with pytest.raises(ValueError, match="brightness and noise must be >= 0"):
+        random_intensity(batch, g, brightness=-0.1)
+
+
+def test_shifted_copy():
+    images = (np.random.default_rng(0).random((7, 28, 28)) * 255).astype(np.uint8)
+    same, params = shifted_copy(images, seed=0)                              # nothing asked: the images back
+    assert np.array_equal(same, images) and params.empty
+    kw = {"geometry": {"max_rotation": 10.0, "max_shift": 0.05}, "intensity": {"gamma": (0.6, 1.6), "noise": 0.01}}
+    a, pa = shifted_copy(images, seed=5, **kw)
+    assert a.dtype == np.uint8 and a.shape == images.shape and not np.array_equal(a, images)
+    assert len(pa) == 7 and list(pa.index) == list(range(7)) and {"angle", "scale", "gamma", "blur"} <= set(pa)
+    assert pa["scale"].eq(1.0).all() and not pa["flip"].any() and pa["angle"].abs().max() <= 10
+    assert pa["contrast"].eq(1.0).all() and pa["blur"].eq(0.0).all()        # not asked for: left alone
+    assert pa["gamma"].between(0.6, 1.6).all() and pa["gamma"].std() > 0.1
+    c, _ = shifted_copy(images, seed=5, **kw)
+    d, _ = shifted_copy(images, seed=6, **kw)
+    assert np.array_equal(a, c) and not np.array_equal(a, d)                 # fixed by the seed
+    with pytest.raises(ValueError, match=r"expected uint8 images of shape \(N, H, W\)"):
+        shifted_copy(images.astype(np.float32), seed=0)
+
+
 # --------------------------------------------------------------------------- model
 
 
@@ -272,6 +381,42 @@ def test_standardize_is_applied():
     model.blocks[0][0].register_forward_hook(lambda m, i, o: seen.update(x=i[0]))
     model(x)
     assert torch.allclose(seen["x"], torch.ones_like(x))  # (0.75 - 0.5) / 0.25
+
+
+def test_image_standardize_removes_brightness_and_contrast():
+    x = torch.rand(3, 1, 8, 8, generator=torch.Generator().manual_seed(0)) * 0.5 + 0.2
+    z = ImageStandardize()(x)
+    torch.testing.assert_close(z.mean(dim=(1, 2, 3)), torch.zeros(3), atol=1e-6, rtol=0)
+    assert torch.all((z.std(dim=(1, 2, 3), unbiased=False) - 1).abs() < 0.15)   # 1 up to eps / std
+    torch.manual_seed(0)
+    model = build_cnn(8, normalize="image").eval()
+    assert isinstance(model.standardize, ImageStandardize) and count_parameters(model) == count_parameters(build_cnn(8))
+    other_exposure = 0.8 * (x - x.mean()) + x.mean() + 0.05                      # flatter and brighter, in [0, 1]
+    seen = model.standardize(other_exposure) - model.standardize(x)                 # what the first conv gets
+    assert seen.abs().max() < 0.05                                                  # the same, up to eps
+    dataset = build_cnn(8, mean=0.45, std=0.15).eval()                               # fixed numbers: the change
+    assert (dataset.standardize(other_exposure) - dataset.standardize(x)).abs().mean() > 0.2   # gets through
+    with pytest.raises(ValueError, match="normalize must be 'dataset' or 'image'"):
+        build_cnn(8, normalize="batch")
+    with pytest.raises(ValueError, match="eps must be positive"):
+        ImageStandardize(eps=0.0)
+
+
+def test_predict_proba_ensemble_and_flip():
+    x = (torch.rand(5, 8, 8, generator=torch.Generator().manual_seed(1)) * 255).to(torch.uint8).numpy()
+    models = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        models.append(build_cnn(8, channels=(4, 8), hidden=(8,), mean=0.5, std=0.3).eval())
+    sigmoid = lambda z: 1 / (1 + np.exp(-z))
+    p0, p1 = (sigmoid(predict_logits(m, x)) for m in models)
+    np.testing.assert_allclose(predict_proba(models[0], x), p0)
+    np.testing.assert_allclose(predict_proba(models, x), (p0 + p1) / 2)          # an ensemble: the mean
+    mirrored = sigmoid(predict_logits(models[0], x[:, :, ::-1].copy()))
+    np.testing.assert_allclose(predict_proba(models[0], x, flip=True), (p0 + mirrored) / 2, rtol=1e-6)
+    assert not np.allclose(p0, mirrored)                                          # the flip did change something
+    with pytest.raises(ValueError, match="non-empty list of models"):
+        predict_proba([], x)
 
 
 # --------------------------------------------------------------------------- training
@@ -324,6 +469,29 @@ def test_train_classifier_augments_training_batches_only():
     model = build_cnn(8, channels=(4,), hidden=(4,))
     history = train_classifier(model, train, val, epochs=2, batch_size=32, progress=False, augment=spy, device="cpu")
     assert calls == [(32, 1, 8, 8)] * 4 and len(history) == 2                    # 2 batches x 2 epochs, no val
+
+
+def test_train_classifier_monitors_other_sets_without_choosing_by_them():
+    train, val, other = toy_data(64, 0), toy_data(32, 1), toy_data(40, 2)
+
+    def run(monitor):
+        torch.manual_seed(0)
+        model = build_cnn(8, channels=(4,), hidden=(4,), mean=0.35, std=0.3)
+        return model, train_classifier(model, train, val, epochs=3, batch_size=32, progress=False, device="cpu",
+                                       monitor=monitor)
+
+    model, history = run({"shifted": other})
+    assert list(history.columns) == ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
+                                     "shifted_loss", "shifted_accuracy", "lr", "seconds", "best"]
+    logits = torch.from_numpy(predict_logits(model, other[0])).float()
+    loss = torch.nn.BCEWithLogitsLoss()(logits, torch.tensor(other[1]).float()).item()
+    assert history.loc[history["best"], "shifted_loss"].item() == pytest.approx(loss, rel=1e-5)
+    _, plain = run(None)                                                          # watching changes nothing
+    np.testing.assert_array_equal(plain["val_loss"], history["val_loss"])
+    with pytest.raises(ValueError, match="names must be identifiers"):
+        run({"val": other})
+    with pytest.raises(ValueError, match=r"expected a pair \(images, labels\)"):
+        run({"shifted": (other[0], other[1][:-1])})
 
 
 # --------------------------------------------------------------------------- metrics
