@@ -10,6 +10,7 @@ bigrams of the shorter one (|A & B| / min(|A|, |B|) >= 0.8, lower case, punctuat
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -211,6 +212,24 @@ def test_emoji_no_near_duplicates_across_splits():
     pairs = near_duplicates(texts, keys, min_bigrams=2)
     assert not pairs, "near duplicates in different splits: " + "; ".join(
         f"{texts[i]!r} ({keys[i]}) ~ {texts[j]!r} ({keys[j]})" for i, j in pairs)
+
+
+PUBLIC_EMOJIFY_HASHES = REPO / "tests" / "data" / "emojify_public_sentences.sha256"
+
+
+def sentence_hash(text: str) -> str:
+    """The first 16 hex digits of the sha256 of the normalised sentence (the format of the hash file)."""
+    return hashlib.sha256(normalise(text).encode("utf-8")).hexdigest()[:16]
+
+
+def test_emoji_keeps_out_the_public_emojify_sentences():
+    """No sentence of the public Coursera "Emojify" set (kept as hashes, not text) is in data/emoji/."""
+    lines = PUBLIC_EMOJIFY_HASHES.read_text(encoding="utf-8").splitlines()
+    public = {line for line in lines if line and not line.startswith("#")}
+    assert len(public) == 189 and all(re.fullmatch(r"[0-9a-f]{16}", h) for h in public)
+    assert sentence_hash("I love you!") in public and sentence_hash("I love you, Grandma") not in public
+    found = [(split, t) for split, df in read_emoji().items() for t in df["text"] if sentence_hash(t) in public]
+    assert not found, f"sentences of the public Emojify set: {found}"
 
 
 def test_emoji_no_duplicates_within_a_file():
