@@ -7,6 +7,22 @@ import pytest
 GRADCHECK_REPORT: dict[str, float] = {}
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Run a test module's PyTorch (and Keras-on-PyTorch) code on one thread, then restore the setting.
+
+    The models in the tests are small: a second thread saves little on an idle machine, and on a busy
+    one (CI, a laptop doing other work) the threads wait for each other and a test can take 10 times
+    longer. Use it with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)

@@ -19,20 +19,7 @@ from course_utils import emoji as E
 from course_utils.keras_setup import import_keras, seed_keras
 
 REPO = Path(__file__).resolve().parents[1]
-# Keras 3.15 with NumPy 2 warns about its own np.array(x) calls; not ours to fix.
-pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_cpu_thread():
-    """Small models on small batches: one PyTorch thread is about as fast as two on an idle machine, and
-    many times faster when other programs share the CPU (threads then wait for each other)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="session")

@@ -25,22 +25,9 @@ from course_utils.emoji_api import MAX_BATCH, MAX_CHARS, create_app
 from course_utils.keras_setup import seed_keras
 
 REPO = Path(__file__).resolve().parents[1]
-# Keras 3.15 with NumPy 2 warns about its own np.array(x) calls; not ours to fix.
-pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 SENTENCES = ["I love you", "Let's play baseball", "I passed my exam!", "my dog died", "What's for dinner?"]
 KEYS = {"text", "label", "emoji", "emoji_meaning", "confidence", "all_predictions"}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_cpu_thread():
-    """Small models on small batches: one PyTorch thread is about as fast as two on an idle machine, and
-    many times faster when other programs share the CPU (threads then wait for each other)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

@@ -20,16 +20,8 @@ from course_utils.images import (ImageDataset, ImageStandardize, adjust_intensit
 
 REPO = Path(__file__).resolve().parents[1]
 MIRROR = REPO / os.environ.get("COURSE_DATA_MIRROR", "../shared/data")
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny tensors: threads only add overhead
 COUNTS = {"train": (6, 4), "val": (3, 3), "test": (2, 5)}  # (normal, pneumonia) per split
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # The tensors here are tiny: threads only add overhead, and on a busy machine a lot of it.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def make_arrays(size: int = 8, seed: int = 0) -> dict[str, np.ndarray]:

@@ -235,18 +235,7 @@ def test_compare_paired_counts_and_p_value():
 
 # --------------------------------------------------------------------------------------------- Keras
 
-@pytest.fixture
-def one_thread():
-    """Small LSTMs train fastest on one PyTorch thread (a second one only waits on a busy machine)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def test_keras_lstms_train_and_the_frozen_embedding_stays_frozen(one_thread):
+def test_keras_lstms_train_and_the_frozen_embedding_stays_frozen(one_torch_thread):
     from course_utils.embeddings import GloveEmbeddings, keras_embedding
     from course_utils.keras_setup import import_keras, seed_keras
     from course_utils.text_classification import PieceEncoder, TextSequenceClassifier, build_lstm
@@ -280,7 +269,7 @@ def test_keras_lstms_train_and_the_frozen_embedding_stays_frozen(one_thread):
     assert not np.allclose(keras.ops.convert_to_numpy(trainable.model.layers[0].embeddings), emb_before)
 
 
-def test_keras_training_is_reproducible_by_seed(one_thread):
+def test_keras_training_is_reproducible_by_seed(one_torch_thread):
     from course_utils.keras_setup import seed_keras
     from course_utils.text_classification import TextSequenceClassifier, build_lstm
 
