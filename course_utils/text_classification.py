@@ -36,8 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .paths import data_dir
-from .text import PAD_ID, build_vocab, texts_to_sequences, tokenize
-from .training import progress_bar
+from .text import build_vocab, pad_sequences, texts_to_sequences, tokenize
 
 CLASSES = ("Education", "Finance", "Politics", "Sports")
 COLUMNS = ("text", "label", "group")
@@ -308,19 +307,6 @@ def word_vocab(train_texts, max_words: int = 5000, min_freq: int = 1) -> dict[st
     return {w: i for w, i in vocab.items() if i < max_words}
 
 
-def pad_sequences(sequences, max_len: int) -> np.ndarray:
-    """Lists of ids -> (N, max_len) int64, cut after ``max_len`` ids and padded at the end with 0.
-
-    Padding at the end (as :meth:`PretrainedEmbeddings.encode` does): the masked LSTM reads the words
-    first and then skips the padding, so its final state is the state after the last real word.
-    """
-    out = np.full((len(sequences), max_len), PAD_ID, dtype=np.int64)
-    for row, seq in enumerate(sequences):
-        seq = list(seq)[:max_len]
-        out[row, :len(seq)] = seq
-    return out
-
-
 @dataclass
 class WordEncoder:
     """Sentences -> word ids with the LSTM's own vocabulary (:func:`word_vocab`): (N, max_len) int64."""
@@ -369,29 +355,6 @@ def build_lstm(vocab_size: int = 5000, embed_dim: int = 100, units: int = 64, n_
     return model
 
 
-def epoch_progress(epochs: int, desc: str):
-    """A Keras callback that shows one course progress bar over the epochs (Keras's own log is turned off).
-
-    The bar is :func:`course_utils.training.progress_bar` (tqdm; plain text when ``COURSE_PROGRESS=text``).
-    """
-    from .keras_setup import import_keras
-
-    keras = import_keras()
-
-    class EpochProgress(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            self.bar = progress_bar(total=epochs, desc=desc)
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.bar.update(1)
-            self.bar.set_postfix({k: f"{v:.3f}" for k, v in (logs or {}).items()})
-
-        def on_train_end(self, logs=None):
-            self.bar.close()
-
-    return EpochProgress()
-
-
 @dataclass
 class TextSequenceClassifier:
     """A Keras model with its encoder: raw sentences in, class names out (like a scikit-learn pipeline)."""
@@ -425,10 +388,11 @@ class TextSequenceClassifier:
 
         EarlyStopping watches the validation loss and, after ``patience`` epochs without improvement,
         stops and puts back the weights of the best epoch (``restore_best_weights=True``). Returns the
-        history (epoch, loss, accuracy, val_loss, val_accuracy, best) as a DataFrame; the wall time of
+        history of :func:`course_utils.keras_setup.fit_with_early_stopping` (epoch, train_loss,
+        train_accuracy, val_loss, val_accuracy, seconds, best); the wall time of
         training is kept in ``train_seconds``.
         """
-        from .keras_setup import import_keras, seed_keras
+        from .keras_setup import fit_with_early_stopping, import_keras, seed_keras
 
         keras = import_keras()
         seed_keras(seed)                                        # batch order of every epoch
@@ -437,15 +401,10 @@ class TextSequenceClassifier:
         y_val = encode_labels(splits.val["label"], self.classes)
         self.model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                            loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
         start = time.perf_counter()
-        fitted = self.model.fit(X_train, y_train, validation_data=(X_val, y_val), epochs=epochs,
-                                batch_size=batch_size, shuffle=True, verbose=0,
-                                callbacks=[stop, epoch_progress(epochs, desc)])
+        history = fit_with_early_stopping(self.model, (X_train, y_train), (X_val, y_val), epochs=epochs,
+                                          batch_size=batch_size, patience=patience, desc=desc)
         self.train_seconds = time.perf_counter() - start
-        history = pd.DataFrame(fitted.history)
-        history.insert(0, "epoch", np.arange(1, len(history) + 1))
-        history["best"] = history["epoch"] == int(history["val_loss"].idxmin()) + 1
         return history
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import nullcontext
 from typing import Callable
 
 import numpy as np
@@ -21,6 +22,21 @@ from tqdm.std import tqdm as text_tqdm
 
 from .optim import clip_grad_norm
 from .seeding import get_rng
+
+
+def limit_blas_threads(n: int | None = 1):
+    """A context in which NumPy's BLAS uses at most ``n`` threads (``None``: the library's default).
+
+    Small matrix products (a batch of 64 rows, 5 output columns) gain next to nothing from a second
+    thread on an idle machine, while on a shared one the threads wait for each other and the same
+    work can take 10 to 20 times longer (measured on the course's 2-CPU machine). Needs
+    ``threadpoolctl``; without it, or with ``n=None``, nothing is limited.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return nullcontext()
+    return nullcontext() if n is None else threadpool_limits(n, user_api="blas")
 
 
 def progress_bar(iterable=None, **kwargs):

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course_utils.text import (build_vocab, create_examples, load_medical_corpus, predict_next,
+from course_utils.text import (build_vocab, create_examples, load_medical_corpus, pad_sequences, predict_next,
                                split_sentences, texts_to_sequences, tokenize)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -308,3 +308,10 @@ def test_corpus_default_split_has_every_topic_everywhere(corpus, topic_rows):
     topic_of = {s: r["topic"] for s, r in zip(corpus, topic_rows)}
     for part in split_sentences(corpus, seed=0):
         assert set(topic_of[s] for s in part) == set(topic_of.values())
+
+
+def test_pad_sequences_cuts_and_pads_at_the_end():
+    np.testing.assert_array_equal(pad_sequences([[5, 6, 7], [8], []], max_len=2), [[5, 6], [8, 0], [0, 0]])
+    assert pad_sequences([[1]], max_len=3).dtype == np.int64
+    with pytest.raises(ValueError, match="max_len"):
+        pad_sequences([[1]], max_len=0)
