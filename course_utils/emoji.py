@@ -56,6 +56,9 @@ SPLITS = ("train", "val", "test")
 DEFAULT_MODEL = Path("models") / "emoji_lstm.keras"
 FORMAT = "course_utils.emoji/1"  # written into the metadata file, checked when loading
 EMBEDDING_LAYER = "frozen_embedding"
+# The LSTM reads the embedding table with standardised columns: chosen on the validation split
+# (lesson 08, section 5), see PretrainedEmbeddings.standardized for why it matters to an LSTM.
+STANDARDIZE = True
 
 
 def label_table() -> pd.DataFrame:
@@ -341,6 +344,7 @@ class EmojiClassifier:
         self.model.save(path)
         meta = {"format": FORMAT, "embeddings": self.source, "embeddings_name": self.embeddings.name,
                 "vocab_size": self.embeddings.vocab_size, "dim": self.embeddings.dim,
+                "standardized": self.embeddings.is_standardized,
                 "pad_id": self.embeddings.pad_id, "unk_id": self.embeddings.unk_id, "max_len": self.max_len,
                 "labels": [{"label": i, "name": n, "emoji": e} for i, (n, e) in enumerate(zip(NAMES, EMOJIS))],
                 "keras_version": keras.__version__, "backend": keras.backend.backend(), "info": self.info}
@@ -376,6 +380,8 @@ class EmojiClassifier:
             raise ModelLoadError(f"could not read the Keras model {path}: {type(err).__name__}: {err}") from None
         try:
             emb = load_embeddings(meta["embeddings"])
+            if meta.get("standardized"):
+                emb = emb.standardized()  # recomputed from the table itself: the same on every machine
         except (OSError, ValueError, ImportError) as err:
             raise ModelLoadError(f"{path} needs the embeddings {meta.get('embeddings')!r}: {err}") from None
         try:
@@ -390,14 +396,18 @@ class EmojiClassifier:
 
 
 def train_emoji_model(*, emb: PretrainedEmbeddings | None = None, source: str = "minilm",
-                      splits: dict[str, pd.DataFrame] | None = None, seed: int = 0, epochs: int = 100,
-                      patience: int = 10, max_train: int | None = None) -> tuple[EmojiClassifier, pd.DataFrame]:
+                      standardize: bool = STANDARDIZE, splits: dict[str, pd.DataFrame] | None = None,
+                      seed: int = 0, epochs: int = 100, patience: int = 10,
+                      max_train: int | None = None) -> tuple[EmojiClassifier, pd.DataFrame]:
     """Load the data, build and train the LSTM, and return ``(classifier, history)``.
 
-    The steps of the notebook in one call (the command line and the tests use it). ``max_train``
-    keeps only the first sentences of the training split (quick runs).
+    The steps of the notebook in one call (the command line and the tests use it). ``standardize``:
+    feed the LSTM the table with standardised columns (:meth:`PretrainedEmbeddings.standardized`).
+    ``max_train`` keeps only the first sentences of the training split (quick runs).
     """
     emb = load_embeddings(source) if emb is None else emb
+    if standardize and not emb.is_standardized:
+        emb = emb.standardized()
     splits = load_emoji_data() if splits is None else splits
     train, val = splits["train"], splits["val"]
     if max_train is not None:
@@ -409,7 +419,8 @@ def train_emoji_model(*, emb: PretrainedEmbeddings | None = None, source: str = 
                          emb.encode(list(val["text"]), max_len), val["label"].to_numpy(),
                          epochs=epochs, patience=patience)
     best = history[history["best"]].iloc[0]
-    info = {"seed": seed, "train_sentences": len(train), "epochs_run": len(history), "best_epoch": int(best.epoch),
+    info = {"seed": seed, "standardized": emb.is_standardized, "train_sentences": len(train),
+            "epochs_run": len(history), "best_epoch": int(best.epoch),
             "val_accuracy": float(best.val_accuracy), "val_loss": float(best.val_loss)}
     return EmojiClassifier(model, emb, max_len, source, info), history
 

@@ -54,6 +54,21 @@ def test_glove_embeddings_encode_unknown_is_not_padding(glove_file):
     assert list(emb.nearest("cat", k=1).token) == ["dog"]
 
 
+def test_standardized_table_has_unit_columns_and_keeps_padding_and_tokens(glove_file):
+    emb = load_glove(glove_file)
+    std = emb.standardized()
+    assert std.is_standardized and not emb.is_standardized and std.name.endswith("standardised")
+    rows = std.matrix[1:].astype(np.float64)                       # every row but padding
+    np.testing.assert_allclose(rows.mean(axis=0), 0.0, atol=1e-6)
+    np.testing.assert_allclose(rows.std(axis=0), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(std.matrix[PAD_ID], 0.0)
+    assert std.matrix.dtype == np.float32 and not std.matrix.flags.writeable
+    raw = emb.matrix[1:].astype(np.float64)                        # column by column: (raw - mean) / std
+    np.testing.assert_allclose(rows, (raw - raw.mean(axis=0)) / raw.std(axis=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(std.encode(["the zebra dog"], 4), emb.encode(["the zebra dog"], 4))
+    assert not np.shares_memory(std.matrix, emb.matrix)            # the original is untouched
+
+
 @pytest.mark.parametrize("content, message", [
     ("", "no vectors"),
     ("cat 1.0 2.0\ndog 1.0\n", "line 2"),

@@ -203,7 +203,9 @@ def test_exactly_one_softmax_and_probabilities_sum_to_one(trained):
 
 def test_the_embedding_stays_frozen_while_the_lstm_learns(trained, emb):
     clf, history, lstm_before = trained
-    np.testing.assert_array_equal(E.embedding_weights(clf.model), emb.matrix)      # unchanged by fit
+    assert clf.embeddings.is_standardized == E.STANDARDIZE
+    table = emb.standardized().matrix if E.STANDARDIZE else emb.matrix
+    np.testing.assert_array_equal(E.embedding_weights(clf.model), table)          # unchanged by fit
     assert not np.allclose(clf.model.get_layer("lstm_1").get_weights()[0], lstm_before)  # these did train
     assert len(history) == 1 and history["best"].sum() == 1
     assert {"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"} <= set(history.columns)
@@ -259,8 +261,11 @@ def test_save_and_load_give_the_same_predictions(trained, saved):
     meta = json.loads(E.metadata_path(saved).read_text(encoding="utf-8"))
     assert meta["format"] == E.FORMAT and meta["embeddings"] == "minilm" and meta["max_len"] == clf.max_len
     assert [d["emoji"] for d in meta["labels"]] == list(E.EMOJIS)
+    assert meta["standardized"] is clf.embeddings.is_standardized
     loaded = E.EmojiClassifier.load(saved)
     assert loaded.max_len == clf.max_len and loaded.info == clf.info
+    assert loaded.embeddings.is_standardized == clf.embeddings.is_standardized
+    np.testing.assert_array_equal(loaded.embeddings.matrix, clf.embeddings.matrix)
     np.testing.assert_allclose(loaded.predict_proba(SENTENCES), clf.predict_proba(SENTENCES), atol=1e-6)
 
 
@@ -285,6 +290,16 @@ def test_load_errors_are_clear(saved, tmp_path):
     copy.write_bytes(saved.read_bytes()[: len(saved.read_bytes()) // 2])   # a truncated download
     with pytest.raises(E.ModelLoadError):
         E.EmojiClassifier.load(copy)
+
+
+def test_a_model_on_the_raw_table_reloads_with_the_raw_table(emb, trained, tmp_path):
+    """The metadata says which table the model reads; loading rebuilds that one, not the other."""
+    seed_keras(0)
+    raw = E.EmojiClassifier(E.build_lstm(emb), emb, trained[0].max_len)     # untrained is enough here
+    loaded = E.EmojiClassifier.load(raw.save(tmp_path / "raw.keras"))
+    assert not loaded.embeddings.is_standardized
+    np.testing.assert_array_equal(E.embedding_weights(loaded.model), emb.matrix)
+    np.testing.assert_allclose(loaded.predict_proba(SENTENCES), raw.predict_proba(SENTENCES), atol=1e-6)
 
 
 def test_save_wants_a_keras_file_name(trained, tmp_path):
