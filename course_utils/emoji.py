@@ -56,9 +56,11 @@ SPLITS = ("train", "val", "test")
 DEFAULT_MODEL = Path("models") / "emoji_lstm.keras"
 FORMAT = "course_utils.emoji/1"  # written into the metadata file, checked when loading
 EMBEDDING_LAYER = "frozen_embedding"
-# The LSTM reads the embedding table with standardised columns: chosen on the validation split
-# (lesson 08, section 5), see PretrainedEmbeddings.standardized for why it matters to an LSTM.
+# The recipe's two settings, chosen on the validation split by tools/emoji_selection.py (lesson 08 shows
+# its table): does the LSTM read the embedding table with standardised columns (see
+# PretrainedEmbeddings.standardized for why that matters to an LSTM), and Adam's learning rate.
 STANDARDIZE = True
+LEARNING_RATE = 1e-3
 
 
 def label_table() -> pd.DataFrame:
@@ -396,13 +398,15 @@ class EmojiClassifier:
 
 
 def train_emoji_model(*, emb: PretrainedEmbeddings | None = None, source: str = "minilm",
-                      standardize: bool = STANDARDIZE, splits: dict[str, pd.DataFrame] | None = None,
+                      standardize: bool = STANDARDIZE, learning_rate: float = LEARNING_RATE,
+                      splits: dict[str, pd.DataFrame] | None = None,
                       seed: int = 0, epochs: int = 100, patience: int = 10,
                       max_train: int | None = None) -> tuple[EmojiClassifier, pd.DataFrame]:
     """Load the data, build and train the LSTM, and return ``(classifier, history)``.
 
     The steps of the notebook in one call (the command line and the tests use it). ``standardize``:
-    feed the LSTM the table with standardised columns (:meth:`PretrainedEmbeddings.standardized`).
+    feed the LSTM the table with standardised columns (:meth:`PretrainedEmbeddings.standardized`);
+    ``learning_rate``: Adam's. The defaults are the setting chosen on validation (``tools/emoji_selection.py``).
     ``max_train`` keeps only the first sentences of the training split (quick runs).
     """
     emb = load_embeddings(source) if emb is None else emb
@@ -414,12 +418,13 @@ def train_emoji_model(*, emb: PretrainedEmbeddings | None = None, source: str = 
         train = train.iloc[:max_train]
     max_len = choose_max_len(emb, train["text"])
     seed_keras(seed)
-    model = build_lstm(emb)
+    model = build_lstm(emb, learning_rate=learning_rate)
     history = train_lstm(model, emb.encode(list(train["text"]), max_len), train["label"].to_numpy(),
                          emb.encode(list(val["text"]), max_len), val["label"].to_numpy(),
                          epochs=epochs, patience=patience)
     best = history[history["best"]].iloc[0]
-    info = {"seed": seed, "standardized": emb.is_standardized, "train_sentences": len(train),
+    info = {"seed": seed, "standardized": emb.is_standardized, "learning_rate": learning_rate,
+            "train_sentences": len(train),
             "epochs_run": len(history), "best_epoch": int(best.epoch),
             "val_accuracy": float(best.val_accuracy), "val_loss": float(best.val_loss)}
     return EmojiClassifier(model, emb, max_len, source, info), history

@@ -222,6 +222,20 @@ def sentence_hash(text: str) -> str:
     return hashlib.sha256(normalise(text).encode("utf-8")).hexdigest()[:16]
 
 
+# sha256 of the first 124 rows of test.csv ("text<TAB>label" lines): the test split of version 3, unchanged.
+EMOJI_TEST_V3_ROWS = 124
+EMOJI_TEST_V3_SHA256 = "0112aea87fd2bde91000263e40b0bc4ac30202ebed7f3e3b6a2e04eb920ea077"
+
+
+def test_emoji_test_split_starts_with_the_version_3_test_split():
+    """The notebook reports the old and the new part of the test split apart: the old part must be intact."""
+    test = read_emoji()["test"]
+    rows = "\n".join(f"{t}\t{label}" for t, label in zip(test["text"][:EMOJI_TEST_V3_ROWS],
+                                                         test["label"][:EMOJI_TEST_V3_ROWS]))
+    assert hashlib.sha256(rows.encode("utf-8")).hexdigest() == EMOJI_TEST_V3_SHA256
+    assert len(test) > EMOJI_TEST_V3_ROWS
+
+
 def test_emoji_keeps_out_the_public_emojify_sentences():
     """No sentence of the public Coursera "Emojify" set (kept as hashes, not text) is in data/emoji/."""
     lines = PUBLIC_EMOJIFY_HASHES.read_text(encoding="utf-8").splitlines()
