@@ -430,6 +430,24 @@ def train_emoji_model(*, emb: PretrainedEmbeddings | None = None, source: str = 
     return EmojiClassifier(model, emb, max_len, source, info), history
 
 
+def selection_summary(runs: pd.DataFrame, tie: float = 0.002) -> pd.DataFrame:
+    """The rule that chose the recipe, applied to the runs of ``tools/emoji_selection.py``.
+
+    ``runs``: one row per training run, with ``table``, ``learning_rate``, ``seed``, ``val_accuracy``,
+    ``val_loss``. Returns one row per setting: mean, lowest and highest validation accuracy over the
+    seeds, mean validation loss, and ``chosen``: the highest mean validation accuracy wins; settings
+    within ``tie`` of it are told apart by the lower mean validation loss.
+    """
+    summary = (runs.groupby(["table", "learning_rate"], sort=False)
+               .agg(val_accuracy=("val_accuracy", "mean"), min_val_accuracy=("val_accuracy", "min"),
+                    max_val_accuracy=("val_accuracy", "max"), val_loss=("val_loss", "mean"),
+                    seeds=("seed", "count"))
+               .reset_index())
+    contenders = summary[summary["val_accuracy"] >= summary["val_accuracy"].max() - tie]
+    summary["chosen"] = summary.index == contenders["val_loss"].idxmin()
+    return summary
+
+
 def accuracy(clf: EmojiClassifier, df: pd.DataFrame) -> float:
     """Share of the rows of ``df`` (text, label) whose most probable class is the label."""
     return float(np.mean(clf.predict_proba(list(df["text"])).argmax(axis=1) == df["label"].to_numpy()))

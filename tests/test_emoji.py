@@ -358,3 +358,18 @@ def test_cli_train_saves_a_model_that_predicts(tmp_path, capsys, monkeypatch):
     assert "validation accuracy" in capsys.readouterr().out
     info = E.EmojiClassifier.load(out).info
     assert info["epochs_run"] == 1 and info["train_sentences"] == len(pd.read_csv(REPO / "data/emoji/train.csv"))
+
+
+def test_selection_summary_applies_the_rule():
+    """Highest mean validation accuracy wins; within the tie margin the lower validation loss decides."""
+    runs = pd.DataFrame({"table": ["raw"] * 2 + ["standardised"] * 2 + ["other"] * 2,
+                         "learning_rate": [1e-3] * 6, "seed": [0, 1] * 3,
+                         "val_accuracy": [0.90, 0.90, 0.899, 0.901, 0.80, 0.99],
+                         "val_loss": [0.40, 0.40, 0.30, 0.30, 0.20, 0.20]})
+    summary = E.selection_summary(runs, tie=0.002)
+    assert list(summary["table"]) == ["raw", "standardised", "other"]
+    # means 0.900 (loss 0.40), 0.900 (0.30), 0.895 (0.20): the third has the lowest loss but is out of the tie
+    assert list(summary["chosen"]) == [False, True, False]
+    assert summary.loc[1, "min_val_accuracy"] == 0.899 and summary.loc[1, "max_val_accuracy"] == 0.901
+    assert list(summary["seeds"]) == [2, 2, 2]
+    assert list(E.selection_summary(runs, tie=0.0)["chosen"]) in ([True, False, False], [False, True, False])

@@ -55,18 +55,6 @@ def run_one(table: str, learning_rate: float, seed: int) -> dict:
             "seconds": round(time.perf_counter() - start, 1)}
 
 
-def summarise(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean and range over seeds per setting, and the setting the rule chooses (``chosen``)."""
-    summary = (runs.groupby(["table", "learning_rate"], sort=False)
-               .agg(val_accuracy=("val_accuracy", "mean"), min_val_accuracy=("val_accuracy", "min"),
-                    max_val_accuracy=("val_accuracy", "max"), val_loss=("val_loss", "mean"),
-                    seeds=("seed", "count"))
-               .reset_index())
-    contenders = summary[summary["val_accuracy"] >= summary["val_accuracy"].max() - TIE]
-    summary["chosen"] = summary.index == contenders["val_loss"].idxmin()
-    return summary
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2, help="processes at a time (default: %(default)s)")
@@ -80,7 +68,9 @@ def main() -> int:
     runs.to_csv(OUT, index=False)
     print(runs.to_string(index=False))
     print()
-    print(summarise(runs).round(4).to_string(index=False))
+    from course_utils.emoji import selection_summary
+
+    print(selection_summary(runs, TIE).round(4).to_string(index=False))
     print(f"\nwrote {OUT.relative_to(ROOT)}")
     return 0
 
