@@ -400,8 +400,8 @@ class EmojiClassifier:
 def train_emoji_model(*, emb: PretrainedEmbeddings | None = None, source: str = "minilm",
                       standardize: bool = STANDARDIZE, learning_rate: float = LEARNING_RATE,
                       splits: dict[str, pd.DataFrame] | None = None,
-                      seed: int = 0, epochs: int = 100, patience: int = 10,
-                      max_train: int | None = None) -> tuple[EmojiClassifier, pd.DataFrame]:
+                      seed: int = 0, epochs: int = 100, patience: int = 10, max_train: int | None = None,
+                      desc: str = "emoji LSTM") -> tuple[EmojiClassifier, pd.DataFrame]:
     """Load the data, build and train the LSTM, and return ``(classifier, history)``.
 
     The steps of the notebook in one call (the command line and the tests use it). ``standardize``:
@@ -421,7 +421,7 @@ def train_emoji_model(*, emb: PretrainedEmbeddings | None = None, source: str = 
     model = build_lstm(emb, learning_rate=learning_rate)
     history = train_lstm(model, emb.encode(list(train["text"]), max_len), train["label"].to_numpy(),
                          emb.encode(list(val["text"]), max_len), val["label"].to_numpy(),
-                         epochs=epochs, patience=patience)
+                         epochs=epochs, patience=patience, desc=desc)
     best = history[history["best"]].iloc[0]
     info = {"seed": seed, "standardized": emb.is_standardized, "learning_rate": learning_rate,
             "train_sentences": len(train),
