@@ -6,9 +6,10 @@ The whole pipeline, as the notebook and the command line run it::
     emb = load_embeddings("minilm")                    # the frozen (30522, 384) table and its tokeniser
     max_len = choose_max_len(emb, splits["train"]["text"])
     X = {s: emb.encode(list(df["text"]), max_len) for s, df in splits.items()}   # (N, max_len) int64
-    model = build_lstm(emb)                            # frozen Embedding -> LSTM -> LSTM -> Dense(5, softmax)
+    lstm_emb = emb.standardized()                      # the same table with unit columns (STANDARDIZE)
+    model = build_lstm(lstm_emb, learning_rate=LEARNING_RATE)   # frozen Embedding -> LSTM -> LSTM -> Dense(5)
     history = train_lstm(model, X["train"], y_train, X["val"], y_val)            # early stopping on val
-    clf = EmojiClassifier(model, emb, max_len)
+    clf = EmojiClassifier(model, lstm_emb, max_len)
     clf.predict(["I love you"])                        # [{"text": ..., "label": 0, "emoji": "❤️", ...}]
     clf.save("models/emoji_lstm.keras")                # + models/emoji_lstm.json (how to tokenise)
     clf = EmojiClassifier.load("models/emoji_lstm.keras")
