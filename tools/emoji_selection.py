@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How lesson 08's LSTM recipe was chosen: the seed design trained under a few settings, scored on validation.
 
-    .venv/bin/python tools/emoji_selection.py            # 4 settings x 3 seeds, 2 at a time (about 10 minutes)
+    .venv/bin/python tools/emoji_selection.py     # 4 settings x 3 seeds, 2 at a time (about 10 minutes)
 
 The settings are the embedding table the LSTM reads (raw MiniLM, or with standardised columns) and
 Adam's learning rate (1e-3, 3e-4); everything else is the seed design of the issue. Each setting is
@@ -60,7 +60,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="processes at a time (default: %(default)s)")
     args = parser.parse_args()
     jobs = list(itertools.product(TABLES, LEARNING_RATES, SEEDS))
-    context = multiprocessing.get_context("spawn")  # a fresh interpreter per worker: Keras and torch start clean
+    # "spawn": a fresh interpreter per worker, so that Keras and torch start clean in each
+    context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(args.workers, mp_context=context) as pool:
         rows = list(pool.map(run_one, *zip(*jobs)))
     runs = pd.DataFrame(rows)
