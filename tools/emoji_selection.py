@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How lesson 08's LSTM recipe was chosen: the seed design trained under a few settings, scored on validation.
 
-    .venv/bin/python tools/emoji_selection.py     # 4 settings x 3 seeds, 2 at a time (about 10 minutes)
+    .venv/bin/python tools/emoji_selection.py     # 4 settings x 3 seeds, 2 at a time (about 12 minutes)
 
 The settings are the embedding table the LSTM reads (raw MiniLM, or with standardised columns) and
 Adam's learning rate (1e-3, 3e-4); everything else is the seed design of the issue. Each setting is
