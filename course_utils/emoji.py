@@ -265,15 +265,23 @@ def embedding_weights(model) -> np.ndarray:
 
 
 def train_lstm(model, X_train, y_train, X_val, y_val, *, epochs: int = 100, batch_size: int = 32,
-               patience: int = 10, desc: str = "emoji LSTM") -> pd.DataFrame:
+               patience: int = 10, seed: int | None = None, desc: str = "emoji LSTM") -> pd.DataFrame:
     """Fit with early stopping on the validation loss; the best epoch's weights are restored.
 
     ``X_*``: (N, T) int64 ids; ``y_*``: (N,) integer labels (one-hot encoded here).
+    ``seed``: if given, everything is seeded again just before fitting, so that the order of the
+    batches and the dropout masks do not depend on random numbers drawn since the model was built.
+    The notebook and :func:`train_emoji_model` then train the same model from the same seed (the
+    notebook checks it against the selection log). Calling ``model.evaluate`` before fitting still
+    changes the result (seen with Keras 3.15 on PyTorch), so the notebook's sanity check uses
+    ``predict_on_batch`` instead.
     Returns the history: one row per epoch with ``train_loss``, ``train_accuracy``, ``val_loss``,
     ``val_accuracy``, ``seconds``, and ``best`` (True on the epoch whose weights were kept).
     ``train_*`` are Keras's running means over the epoch (dropout on); ``val_*`` are measured at the
     end of the epoch with dropout off.
     """
+    if seed is not None:
+        seed_keras(seed)
     return fit_with_early_stopping(model, (X_train, one_hot(y_train)), (X_val, one_hot(y_val)), epochs=epochs,
                                    batch_size=batch_size, patience=patience, desc=desc)
 
@@ -391,8 +399,9 @@ class EmojiClassifier:
             table = model.get_layer(EMBEDDING_LAYER).get_weights()[0]
         except ValueError:
             raise ModelLoadError(f"{path}: the model has no layer {EMBEDDING_LAYER!r}") from None
-        # The model's table must be the tokeniser's: the same ids must mean the same rows.
-        if table.shape != emb.matrix.shape or not np.array_equal(table, emb.matrix):
+        # The model's table must be the tokeniser's: the same ids must mean the same rows. A tolerance, not
+        # equality: a standardised table recomputed on another machine may differ in the last digit.
+        if table.shape != emb.matrix.shape or not np.allclose(table, emb.matrix, rtol=1e-5, atol=1e-5):
             raise ModelLoadError(f"{path}: its embedding table {table.shape} differs from {emb.name} "
                                  f"{emb.matrix.shape} on this machine, so its token ids would mean other words")
         return cls(model, emb, int(meta["max_len"]), meta["embeddings"], meta.get("info"))
@@ -411,7 +420,9 @@ def train_emoji_model(*, emb: PretrainedEmbeddings | None = None, source: str = 
     ``max_train`` keeps only the first sentences of the training split (quick runs).
     """
     emb = load_embeddings(source) if emb is None else emb
-    if standardize and not emb.is_standardized:
+    if emb.is_standardized and not standardize:
+        raise ValueError("emb is already standardised but standardize=False: pass the raw table, or standardize=True")
+    if standardize:
         emb = emb.standardized()
     splits = load_emoji_data() if splits is None else splits
     train, val = splits["train"], splits["val"]
@@ -422,7 +433,7 @@ def train_emoji_model(*, emb: PretrainedEmbeddings | None = None, source: str = 
     model = build_lstm(emb, learning_rate=learning_rate)
     history = train_lstm(model, emb.encode(list(train["text"]), max_len), train["label"].to_numpy(),
                          emb.encode(list(val["text"]), max_len), val["label"].to_numpy(),
-                         epochs=epochs, patience=patience, desc=desc)
+                         epochs=epochs, patience=patience, seed=seed, desc=desc)
     best = history[history["best"]].iloc[0]
     info = {"seed": seed, "standardized": emb.is_standardized, "learning_rate": learning_rate,
             "train_sentences": len(train),

@@ -61,7 +61,7 @@ HEADLINE = {
     "07": ("test_auc", "test_accuracy", "test_precision", "test_recall", "test_specificity", "test_f1",
            "baseline_test_auc"),
     "08": ("test_accuracy", "test_accuracy_mean_of_3_seeds", "baseline_test_accuracy",
-           "batch_requests_per_second"),
+           "test_accuracy_independent_344", "baseline_test_accuracy_independent_344", "batch_requests_per_second"),
     "09": ("best_model", "best_test_accuracy", "lstm_test_accuracy", "best_classical_test_accuracy"),
 }
 

@@ -67,6 +67,7 @@ def test_standardized_table_has_unit_columns_and_keeps_padding_and_tokens(glove_
     np.testing.assert_allclose(rows, (raw - raw.mean(axis=0)) / raw.std(axis=0), rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(std.encode(["the zebra dog"], 4), emb.encode(["the zebra dog"], 4))
     assert not np.shares_memory(std.matrix, emb.matrix)            # the original is untouched
+    assert std.standardized() is std                               # standardising twice changes nothing
 
 
 @pytest.mark.parametrize("content, message", [
