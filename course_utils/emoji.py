@@ -393,7 +393,7 @@ class EmojiClassifier:
         try:
             emb = load_embeddings(meta["embeddings"])
             if meta.get("standardized"):
-                emb = emb.standardized()  # recomputed from the table itself: the same on every machine
+                emb = emb.standardized()  # recomputed from the table itself (up to rounding: see below)
         except (OSError, ValueError, ImportError) as err:
             raise ModelLoadError(f"{path} needs the embeddings {meta.get('embeddings')!r}: {err}") from None
         try:
@@ -417,12 +417,14 @@ def train_emoji_model(*, emb: PretrainedEmbeddings | None = None, source: str = 
 
     The steps of the notebook in one call (the command line and the tests use it). ``standardize``:
     feed the LSTM the table with standardised columns (:meth:`PretrainedEmbeddings.standardized`);
-    ``learning_rate``: Adam's. The defaults are the setting chosen on validation (``tools/emoji_selection.py``).
+    ``learning_rate``: Adam's. The defaults are the setting chosen on validation
+    (``tools/emoji_selection.py``).
     ``max_train`` keeps only the first sentences of the training split (quick runs).
     """
     emb = load_embeddings(source) if emb is None else emb
     if emb.is_standardized and not standardize:
-        raise ValueError("emb is already standardised but standardize=False: pass the raw table, or standardize=True")
+        raise ValueError("emb is already standardised but standardize=False: "
+                         "pass the raw table, or standardize=True")
     if standardize:
         emb = emb.standardized()
     splits = load_emoji_data() if splits is None else splits
