@@ -1,7 +1,9 @@
 """The data registry: every file the course reads from outside, and where to get it.
 
 Each file has a short name (``"dickens"``), a file name, a checksum and, where one exists, a public
-URL. ``fetch(name)`` returns the path of a verified copy, looking in this order:
+URL. The course's default files ship in ``data/`` (``ships=True``); the others are optional downloads
+that a notebook asks for only when a learner chooses them. ``fetch(name)`` returns the path of a
+verified copy, looking in this order:
 
 1. ``data/<file>`` then ``data/cache/<file>`` (shipped with the course, or downloaded before);
 2. ``$COURSE_DATA_MIRROR/<file>`` (a folder of copies for machines without internet, such as CI);
@@ -47,6 +49,8 @@ class DataFile:
 
     ``transform`` (optional, ``bytes -> bytes``) is applied to a freshly downloaded file before its
     checksum is checked: the checksum is always that of the file as stored on disk.
+    ``ships``: the file is part of the repository, in ``data/``; otherwise it must have a ``url``
+    (an optional download), so that every registered file has a source a learner can reach.
     """
 
     name: str
@@ -56,10 +60,13 @@ class DataFile:
     url: str | None = None
     description: str = ""
     transform: Callable[[bytes], bytes] | None = None
+    ships: bool = False
 
     def __post_init__(self) -> None:
         if (self.sha256 is None) == (self.md5 is None):
             raise ValueError(f"DataFile {self.name!r}: give exactly one of sha256 and md5")
+        if not self.ships and self.url is None:
+            raise ValueError(f"DataFile {self.name!r}: a file that does not ship in data/ needs a url")
 
     @property
     def checksum_kind(self) -> str:
@@ -117,10 +124,10 @@ def _medmnist(size: int, md5: str) -> DataFile:
 REGISTRY: dict[str, DataFile] = {
     d.name: d
     for d in [
-        # The checksum is of the course's cut of the text (see dickens_from_gutenberg). It was not
-        # checked against today's pg98.txt (no internet where this was written): if Project Gutenberg's
-        # text differs from the course's copy in any byte, the download fails loudly rather than the
-        # course silently training on another text.
+        # Ships in data/. The URL is only a fallback for a checkout that lost the file; the checksum is
+        # of the course's cut of the text (see dickens_from_gutenberg). It was never compared with
+        # today's pg98.txt (no internet where this was written): if Project Gutenberg's text differs in
+        # any byte, that download fails loudly rather than the course silently training on another text.
         DataFile(
             "dickens",
             "dickens_a_tale_of_two_cities.txt",
@@ -128,13 +135,16 @@ REGISTRY: dict[str, DataFile] = {
             url="https://www.gutenberg.org/cache/epub/98/pg98.txt",
             description="Charles Dickens, A Tale of Two Cities (1859); Project Gutenberg #98, public domain",
             transform=dickens_from_gutenberg,
+            ships=True,
         ),
-        # No URL: a class-balanced subset made for this course; it lives only in data/ or the mirror.
+        # No URL: a class-balanced subset made for this course, shipped in data/ (CC BY 4.0, credited
+        # in data/README.md).
         DataFile(
             "pneumoniamnist_28_balanced",
             "pneumoniamnist_28_balanced.npz",
             sha256="f36c2b3e34de9d60c5c734118bc6daff281eaf76b67a57d26ad958da948274b0",
             description=f"class-balanced 28x28 subset of {_MEDMNIST}, each split half pneumonia",
+            ships=True,
         ),
         _medmnist(28, "28209eda62fecd6e6a2d98b1501bb15f"),
         _medmnist(64, "8f4eceb4ccffa70c672198ea285246c6"),
@@ -223,7 +233,8 @@ def fetch(name_or_datafile: str | DataFile, *, download: bool = True) -> Path:
 
     cache_path = data_dir() / "cache" / df.filename
     if df.url is None:
-        problem = "This file has no public URL; it is only available in data/ or the mirror."
+        problem = ("This file has no public URL: it ships with the course in data/. Restore it from the "
+                   "repository (git checkout -- data/) or copy it into data/ or the mirror.")
     elif not download:
         problem = f"Not downloaded from {df.url} because download=False."
     else:
@@ -251,6 +262,7 @@ def describe_registry() -> pd.DataFrame:
     rows = []
     for df in REGISTRY.values():
         found = next((str(p) for p in _places(df) if p.is_file()), "missing")
-        row = {"name": df.name, "file": df.filename, "checksum": df.checksum_kind, "url": df.url or ""}
+        row = {"name": df.name, "file": df.filename, "ships": df.ships, "checksum": df.checksum_kind,
+               "url": df.url or ""}
         rows.append({**row, "found": found})
     return pd.DataFrame(rows)

@@ -20,8 +20,7 @@ from course_utils.data import (REGISTRY, ChecksumError, DataFile, dickens_from_g
                                verify)
 
 REPO = Path(__file__).resolve().parents[1]
-# Read before any fixture clears it. CI sets it to ../shared/data (relative to the repository).
-REAL_MIRROR = REPO / os.environ.get("COURSE_DATA_MIRROR", "../shared/data")
+REPO_DATA = REPO / "data"  # the files that ship with the course (read, never written, by these tests)
 CONTENT = b"it was the best of times,\r\nit was the worst of times\r\n"
 GUTENBERG = (
     b"\xef\xbb\xbfThe Project Gutenberg eBook of A Test\r\nLicence blah\r\n"
@@ -99,7 +98,8 @@ def mirror(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def toy(url: str | None = None, content: bytes = CONTENT, **kwargs) -> DataFile:
-    return DataFile("toy", "toy.txt", sha256=sha256(content), url=url, **kwargs)
+    """A registry entry for tests: with no URL it must be a shipped file."""
+    return DataFile("toy", "toy.txt", sha256=sha256(content), url=url, ships=url is None, **kwargs)
 
 
 # --- DataFile and the registry ---------------------------------------------------------------
@@ -109,6 +109,12 @@ def toy(url: str | None = None, content: bytes = CONTENT, **kwargs) -> DataFile:
 def test_datafile_needs_exactly_one_checksum(checksums):
     with pytest.raises(ValueError, match="exactly one"):
         DataFile("x", "x.txt", **checksums)
+
+
+def test_datafile_that_does_not_ship_needs_a_url():
+    with pytest.raises(ValueError, match="needs a url"):
+        DataFile("x", "x.txt", sha256="ab")
+    assert DataFile("x", "x.txt", sha256="ab", ships=True).url is None
 
 
 def test_datafile_is_frozen():
@@ -131,6 +137,7 @@ def test_registry_entries():
     assert dickens.url == "https://www.gutenberg.org/cache/epub/98/pg98.txt"
     assert dickens.transform is dickens_from_gutenberg
     assert REGISTRY["pneumoniamnist_28_balanced"].url is None
+    assert {name for name, entry in REGISTRY.items() if entry.ships} == {"dickens", "pneumoniamnist_28_balanced"}
     assert REGISTRY["pneumoniamnist_28"].filename == "pneumoniamnist.npz"
     assert REGISTRY["pneumoniamnist_28"].md5 == "28209eda62fecd6e6a2d98b1501bb15f"
     assert (
@@ -235,7 +242,7 @@ def test_md5_entries_download_and_verify(root, server):
     server.files["/x.npz"] = CONTENT
     entry = DataFile("x", "x.npz", md5=hashlib.md5(CONTENT).hexdigest(), url=server.url("/x.npz"))
     assert fetch(entry).read_bytes() == CONTENT
-    bad = DataFile("x", "x.npz", md5="0" * 32)
+    bad = DataFile("x", "x.npz", md5="0" * 32, ships=True)
     with pytest.raises(ChecksumError, match="md5"):
         verify(root / "data" / "cache" / "x.npz", bad)
 
@@ -293,7 +300,8 @@ def test_no_url_and_no_copy(root, mirror):
     with pytest.raises(FileNotFoundError) as info:
         fetch("pneumoniamnist_28_balanced")
     message = str(info.value)
-    for part in ("pneumoniamnist_28_balanced.npz", "COURSE_DATA_MIRROR", "no public URL", str(mirror)):
+    for part in ("pneumoniamnist_28_balanced.npz", "COURSE_DATA_MIRROR", "no public URL", "git checkout",
+                 str(mirror)):
         assert part in message
 
 
@@ -317,36 +325,32 @@ def test_strip_gutenberg_without_markers_raises(raw):
 def test_describe_registry(root):
     (root / "data" / "pneumoniamnist.npz").write_bytes(b"x")
     table = data.describe_registry()
-    assert list(table.columns) == ["name", "file", "checksum", "url", "found"]
+    assert list(table.columns) == ["name", "file", "ships", "checksum", "url", "found"]
     assert len(table) == len(REGISTRY)
     found = dict(zip(table["name"], table["found"]))
     assert found["pneumoniamnist_28"] == str(root / "data" / "pneumoniamnist.npz")
     assert found["dickens"] == "missing"
 
 
-def test_real_mirror_files_match_the_registry(root, monkeypatch):
-    if not REAL_MIRROR.is_dir():
-        pytest.skip(f"no data mirror at {REAL_MIRROR} (set COURSE_DATA_MIRROR to run this test)")
-    mirror = REAL_MIRROR.resolve()
-    monkeypatch.setenv("COURSE_DATA_MIRROR", str(mirror))  # absolute: COURSE_ROOT is a temporary folder
+def test_shipped_files_are_in_data_and_found_first(monkeypatch):
+    """The repository's own data/ holds every shipped file with its registered checksum, and fetch finds it
+    there with no mirror and no network (download=False)."""
+    monkeypatch.delenv("COURSE_ROOT", raising=False)
+    monkeypatch.delenv("COURSE_DATA_MIRROR", raising=False)
+    for name, entry in REGISTRY.items():
+        if entry.ships:
+            assert fetch(name, download=False) == REPO_DATA / entry.filename
     text = fetch("dickens", download=False).read_text(encoding="utf-8-sig")
     assert text.startswith("It was the best of times")
     with np.load(fetch("pneumoniamnist_28_balanced", download=False)) as xrays:
         assert xrays["train_images"].shape == (2428, 28, 28) and xrays["train_labels"].mean() == 0.5
-    for name, entry in REGISTRY.items():
-        if (mirror / entry.filename).is_file():
-            assert fetch(name, download=False) == mirror / entry.filename
 
 
 def test_dickens_transform_rebuilds_the_course_copy_from_a_gutenberg_shaped_file():
     """A file laid out like pg98.txt (BOM, licence header, title page, contents, the novel, footer)
     must come out byte for byte as the registered copy. (Whether today's pg98.txt has exactly the
     same words could not be checked without internet; the download verifies that.)"""
-    mirror = os.environ.get("COURSE_DATA_MIRROR")
-    path = Path(mirror or "") / REGISTRY["dickens"].filename
-    if not mirror or not path.is_file():
-        pytest.skip("needs the course's copy of the novel in $COURSE_DATA_MIRROR")
-    novel = path.read_bytes()[3:].replace(b"\r\n", b"\n").rstrip()  # as a plain LF text
+    novel = (REPO_DATA / REGISTRY["dickens"].filename).read_bytes()[3:].replace(b"\r\n", b"\n").rstrip()  # as a plain LF text
     raw = (b"\xef\xbb\xbfThe Project Gutenberg eBook of A Tale of Two Cities\r\n\r\n"
            b"*** START OF THE PROJECT GUTENBERG EBOOK A TALE OF TWO CITIES ***\r\n\r\n"
            b"A TALE OF TWO CITIES\r\n\r\nCONTENTS\r\n\r\nI. The Period\r\n\r\n"

@@ -6,7 +6,6 @@ if it is there.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ from course_utils.images import (ImageDataset, ImageStandardize, adjust_intensit
                                  shifted_copy, subsample_class, to_tensor, train_classifier, youden_threshold)
 
 REPO = Path(__file__).resolve().parents[1]
-MIRROR = REPO / os.environ.get("COURSE_DATA_MIRROR", "../shared/data")
+SHIPPED_XRAYS = REPO / "data" / "pneumoniamnist_28_balanced.npz"  # ships with the course
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny tensors: threads only add overhead
 COUNTS = {"train": (6, 4), "val": (3, 3), "test": (2, 5)}  # (normal, pneumonia) per split
 
@@ -142,9 +141,8 @@ def test_pneumonia_data_name():
         pneumonia_data_name("kaggle", 28)
 
 
-@pytest.mark.skipif(not (MIRROR / "pneumoniamnist_28_balanced.npz").is_file(), reason="mirror file not present")
-def test_real_mirror_file():
-    data = load_npz_images(MIRROR / "pneumoniamnist_28_balanced.npz")
+def test_shipped_balanced_file():
+    data = load_npz_images(SHIPPED_XRAYS)
     assert data.image_size == (28, 28)
     assert data.description[["normal", "pneumonia"]].to_dict("index") == {
         "train": {"normal": 1214, "pneumonia": 1214}, "val": {"normal": 135, "pneumonia": 135},
