@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from .embeddings import PretrainedEmbeddings, find_glove, keras_embedding, load_glove, load_minilm_wordpiece
+from .hardware import set_threads
 from .keras_setup import fit_with_early_stopping, import_keras, seed_keras
 from .losses import softmax, softmax_cross_entropy
 from .optim import Adam
@@ -556,6 +557,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     p.set_defaults(run=_cmd_serve)
     args = parser.parse_args(argv)
+    set_threads()   # the course's thread policy: $COURSE_THREADS, else half the CPUs
     return args.run(args)
 
 

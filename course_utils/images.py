@@ -35,7 +35,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .training import progress_bar
+from .hardware import choose_device
+from .progress import progress_bar
 
 CLASS_NAMES = ("normal", "pneumonia")  # label 0, label 1
 SPLITS = ("train", "val", "test")
@@ -204,11 +205,6 @@ def to_tensor(images: np.ndarray | torch.Tensor, device=None) -> torch.Tensor:
     if images.ndim != 3 or images.dtype != np.uint8:
         raise ValueError(f"expected uint8 images of shape (N, H, W), got {images.dtype} {images.shape}")
     return torch.from_numpy(images).to(device).float().div_(255.0)[:, None]
-
-
-def default_device() -> torch.device:
-    """The GPU if PyTorch sees one, else the CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 # --------------------------------------------------------------------------- augmentation
@@ -586,7 +582,7 @@ def train_classifier(model: nn.Module, train_data, val_data, *, epochs: int, bat
             raise ValueError(f"monitor: names must be identifiers other than 'train' and 'val', got {name!r}")
         if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and len(pair[0]) == len(pair[1])):
             raise ValueError(f"monitor[{name!r}]: expected a pair (images, labels) of one length")
-    device = torch.device(device) if device is not None else default_device()
+    device = torch.device(device) if device is not None else choose_device()
     model.to(device)
     generator = torch.Generator().manual_seed(seed)
     x_train, y_train = to_tensor(train_data[0], device), torch.as_tensor(train_data[1], dtype=torch.float32).to(device)

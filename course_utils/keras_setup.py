@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .paths import project_root
-from .training import progress_bar
+from .progress import progress_bar
 
 BACKEND = "torch"
 

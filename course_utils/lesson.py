@@ -1,6 +1,6 @@
-"""The start and the end of every notebook: seed, mode, clock, figures and results.
+"""The start and the end of every notebook: seed, mode, threads, clock, figures and results.
 
-    lesson = start_lesson("01_lstm_cell_by_hand")   # seeds everything, prints the mode
+    lesson = start_lesson("01_lstm_cell_by_hand")   # seeds everything, sets the threads, prints the mode
     ...
     lesson.savefig(fig, "gates")                    # figures/01_lstm_cell_by_hand/gates.png
     lesson.record({"max_abs_diff_torch": 1e-16})    # figures/results.json, with the run time
@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from .hardware import THREADS_ENV, set_threads
 from .mode import run_mode
 from .paths import figures_dir, project_root
 from .plotting import save_figure, use_course_style
@@ -18,12 +19,13 @@ from .seeding import seed_everything
 
 
 class Lesson:
-    """A running notebook: its stem, mode, seed and start time."""
+    """A running notebook: its stem, mode, seed, threads and start time."""
 
     def __init__(self, notebook: str, seed: int = 0):
         self.notebook = notebook
         self.seed = seed
         self.mode = run_mode()
+        self.threads = set_threads()   # the course's thread policy (course_utils.hardware)
         self.rng = seed_everything(seed)
         self.started = time.perf_counter()
         use_course_style()
@@ -47,12 +49,12 @@ class Lesson:
         return record_results(self.notebook, metrics, seconds=round(self.seconds, 1), mode=self.mode)
 
     def __repr__(self) -> str:
-        return f"Lesson({self.notebook!r}, mode={self.mode!r}, seed={self.seed})"
+        return f"Lesson({self.notebook!r}, mode={self.mode!r}, seed={self.seed}, threads={self.threads})"
 
 
 def start_lesson(notebook: str, seed: int = 0) -> Lesson:
-    """Seed everything, apply the plot style, start the clock and print the mode."""
+    """Seed everything, set the threads, apply the plot style, start the clock and print the mode."""
     lesson = Lesson(notebook, seed)
     print(f"{notebook}: mode={lesson.mode} (set COURSE_MODE=quick|full), seed={seed}, "
-          f"figures -> {lesson.figures.relative_to(project_root())}")
+          f"threads={lesson.threads} (set {THREADS_ENV}), figures -> {lesson.figures.relative_to(project_root())}")
     return lesson

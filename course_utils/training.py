@@ -10,17 +10,14 @@ samples. The returned ``DataFrame`` has one row per epoch.
 
 from __future__ import annotations
 
-import os
 import time
 from contextlib import nullcontext
 from typing import Callable
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm as auto_tqdm
-from tqdm.std import tqdm as text_tqdm
-
 from .optim import clip_grad_norm
+from .progress import progress_bar
 from .seeding import get_rng
 
 
@@ -37,19 +34,6 @@ def limit_blas_threads(n: int | None = 1):
     except ImportError:
         return nullcontext()
     return nullcontext() if n is None else threadpool_limits(n, user_api="blas")
-
-
-def progress_bar(iterable=None, **kwargs):
-    """A ``tqdm.auto`` progress bar (a widget in Jupyter), or a plain-text one when the
-    environment variable ``COURSE_PROGRESS`` is ``text``.
-
-    ``make course`` and ``make test`` ask for text: a notebook saved after a run then shows the
-    finished bar, where a widget would show only its first state on GitHub and in nbval.
-    """
-    if os.environ.get("COURSE_PROGRESS", "").lower() == "text":
-        # A saved notebook keeps every update of a text bar: a few updates a minute are enough.
-        return text_tqdm(iterable, **{"mininterval": 15.0, **kwargs})
-    return auto_tqdm(iterable, **kwargs)
 
 
 def minibatches(X, y, batch_size: int, *, shuffle: bool = True, rng=None):
@@ -108,8 +92,8 @@ def train(model, loss_fn: Callable, optimizer, train_data, val_data=None, *, epo
         raise ValueError("early stopping (patience) needs val_data")
     rng = get_rng(rng)
     rows, best, best_epoch, best_params, bad_epochs = [], np.inf, None, None, 0
-    bar = progress_bar(range(1, epochs + 1), desc=desc, disable=not progress)
-    for epoch in bar:
+    bar = progress_bar(total=epochs, desc=desc, disable=not progress)
+    for epoch in range(1, epochs + 1):
         start = time.perf_counter()
         loss_sum, norm_sum, steps = 0.0, 0.0, 0
         for Xb, yb in minibatches(X, y, batch_size, rng=rng):
@@ -132,7 +116,8 @@ def train(model, loss_fn: Callable, optimizer, train_data, val_data=None, *, epo
         if clip_norm is not None:
             timing["grad_norm"] = norm_sum / steps
         rows.append({**row, **timing})
-        bar.set_postfix({k: f"{v:.4f}" for k, v in row.items() if k.endswith("loss")})
+        bar.set_postfix({k: f"{v:.4f}" for k, v in row.items() if k.endswith("loss")}, refresh=False)
+        bar.update(1)
 
         if patience is not None:
             if row["val_loss"] < best:
@@ -142,6 +127,7 @@ def train(model, loss_fn: Callable, optimizer, train_data, val_data=None, *, epo
                 bad_epochs += 1
                 if bad_epochs >= patience:
                     break
+    bar.close()   # an early stop ends the bar complete, at the epoch reached
     history = pd.DataFrame(rows)
     if best_params is not None:
         for k, p in model.params.items():

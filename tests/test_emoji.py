@@ -369,6 +369,23 @@ def test_cli_missing_model_exits_with_status_2(tmp_path, command):
     assert done.stdout == ""
 
 
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_cli_applies_the_thread_policy(tmp_path, monkeypatch, threads):
+    """Every command sets PyTorch's threads from $COURSE_THREADS before it loads or trains anything."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    monkeypatch.setenv("COURSE_THREADS", threads)
+    monkeypatch.setenv("OMP_NUM_THREADS", "")
+    try:
+        with threadpool_limits(None), pytest.raises(SystemExit):   # BLAS gets its limits back on exit
+            E.main(["predict", "--model", str(tmp_path / "nope.keras"), "hello"])
+        assert torch.get_num_threads() == int(threads)
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_cli_unreadable_model_exits_with_status_2(saved, tmp_path, capsys):
     bad = tmp_path / "bad.keras"
     bad.write_bytes(b"garbage")

@@ -81,13 +81,3 @@ def test_lesson_seeds_and_records(tmp_root, monkeypatch, capsys):
     saved = json.loads((tmp_root / "figures" / "results.json").read_text())
     assert saved["01_x"]["mode"] == "quick" and saved["01_x"]["metrics"] == {"accuracy": 0.5}
     assert entry["seconds"] >= 0
-
-
-def test_progress_bar_is_text_when_asked(monkeypatch):
-    from tqdm.std import tqdm as text_tqdm
-
-    from course_utils.training import progress_bar
-
-    monkeypatch.setenv("COURSE_PROGRESS", "text")
-    bar = progress_bar(range(3), disable=True)
-    assert type(bar) is text_tqdm and list(bar) == [0, 1, 2]

@@ -42,11 +42,12 @@ SEEDS = (0, 1, 2)
 
 
 def run_one(table: str, learning_rate: float, seed: int) -> dict:
-    """Train the seed design once; its validation accuracy and loss (a worker process: one CPU thread)."""
-    import torch
-
-    torch.set_num_threads(1)
+    """Train one setting with one seed; its validation accuracy and loss (a worker process: one CPU thread,
+    as many workers as CPUs)."""
     from course_utils import emoji as E
+    from course_utils.hardware import set_threads
+
+    set_threads(1)
 
     start = time.perf_counter()
     clf, history = E.train_emoji_model(standardize=(table == "standardised"), learning_rate=learning_rate,
