@@ -19,7 +19,7 @@ def restore_threads(monkeypatch):
     """Put PyTorch's and BLAS's threads and OMP_NUM_THREADS back after the test."""
     torch_before = torch.get_num_threads()
     monkeypatch.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", ""))
-    with threadpoolctl.threadpool_limits(None):   # on exit, BLAS gets back the limits it had here
+    with threadpoolctl.threadpool_limits(None, user_api="blas"):   # on exit, BLAS gets back its limits
         yield
     torch.set_num_threads(torch_before)
 
