@@ -1,10 +1,13 @@
 """Keras 3 on the PyTorch backend, set up the same way in every lesson, test and command,
 and trained the same way (:func:`fit_with_early_stopping`).
 
-Keras reads two environment variables once, when it is first imported:
+Keras reads three environment variables once, when it is first imported:
 
 - ``KERAS_BACKEND``: which framework runs the maths. Without it Keras looks for TensorFlow, which
   the course does not install; we use ``"torch"``.
+- ``KERAS_TORCH_DEVICE``: where the PyTorch backend computes; we set it from
+  :func:`course_utils.hardware.choose_device` (CUDA when available, else the CPU), so that Keras and
+  the PyTorch lessons make one choice.
 - ``KERAS_HOME``: where Keras writes its config file (``keras.json``) and caches. By default that is
   ``~/.keras``; we keep it inside the project (``.keras/``, git-ignored) so a lesson writes nothing
   into the learner's home directory.
@@ -24,6 +27,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from .hardware import choose_device
 from .paths import project_root
 from .progress import progress_bar
 
@@ -31,7 +35,7 @@ BACKEND = "torch"
 
 
 def import_keras():
-    """Set ``KERAS_BACKEND=torch`` and a project-local ``KERAS_HOME``, import Keras and return it.
+    """Set ``KERAS_BACKEND=torch``, the device and a project-local ``KERAS_HOME``, import Keras, return it.
 
     Raises ``RuntimeError`` if Keras was already imported with another backend, or if
     ``KERAS_BACKEND`` names another backend: switching backends needs a fresh Python process.
@@ -44,6 +48,8 @@ def import_keras():
         )
     if "keras" not in sys.modules:
         os.environ["KERAS_BACKEND"] = BACKEND
+        # The device: the course's choice (the GPU when there is one), unless the learner set one for Keras.
+        os.environ.setdefault("KERAS_TORCH_DEVICE", str(choose_device()))
         home = os.environ.setdefault("KERAS_HOME", str(project_root() / ".keras"))
         os.makedirs(home, exist_ok=True)
     import keras

@@ -175,12 +175,16 @@ class TorchPredictor:
         self.batch_size = _check_int(batch_size, "batch_size")
 
     def logits(self, X) -> np.ndarray:
-        """``X (N, seq_len)`` int -> logits ``(N, V)`` as a NumPy array, in the module's dtype."""
+        """``X (N, seq_len)`` int -> logits ``(N, V)`` as a NumPy array, in the module's dtype.
+
+        ``X`` goes to the module's device and the logits come back to the CPU.
+        """
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.seq_len or X.dtype.kind not in "iu":
             raise ValueError(f"X: expected integer ids of shape (N, {self.seq_len}), got shape {X.shape} "
                              f"and dtype {X.dtype}")
-        X = torch.from_numpy(X.astype(np.int64, copy=False))
+        device = next(self.module.parameters()).device   # the module's device (the GPU, if it is there)
+        X = torch.from_numpy(X.astype(np.int64, copy=False)).to(device)
         was_training = self.module.training
         self.module.eval()
         try:
@@ -190,7 +194,7 @@ class TorchPredictor:
             self.module.train(was_training)
         if not out:
             raise ValueError("X: expected at least one context, got 0")
-        return torch.cat(out).numpy()
+        return torch.cat(out).cpu().numpy()
 
     def predict_proba(self, X) -> np.ndarray:
         """``X (N, seq_len)`` -> probabilities ``(N, V)`` float64, rows summing to 1.

@@ -330,3 +330,19 @@ def test_the_committed_weights_of_lesson_05():
                                   seed=config["split_seed"])
     assert vocab == build_vocab(train, min_freq=config["min_freq"])
     assert predict_next(model, vocab, ["breast", "cancer"], top_k=1)        # it runs end to end
+
+
+def test_training_speed_times_each_batch_size_on_the_same_examples():
+    from course_utils.next_word import CNNNextWord, training_speed
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.integers(0, 30, size=(40, 5)), rng.integers(0, 30, size=40)
+    config = CNNNextWord(30, 5, embed_dim=4, filters=6, kernel_size=3).config()
+    table = training_speed(config, (X, Y), batch_sizes=(1, 16), n_examples=32, repeats=2)
+    assert list(table["batch_size"]) == [1, 16] and (table["seconds"] > 0).all()
+    np.testing.assert_allclose(table["examples_per_second"], 32 / table["seconds"])
+    assert table["x_per_sample"].iloc[0] == 1.0
+    np.testing.assert_allclose(table["x_per_sample"].iloc[1], table["examples_per_second"].iloc[1] /
+                               table["examples_per_second"].iloc[0])
+    with pytest.raises(ValueError, match="repeats"):
+        training_speed(config, (X, Y), repeats=0)

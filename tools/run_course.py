@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))  # use this checkout's course_utils even if it is 
 
 from course_utils import mode as course_mode
 from course_utils import results as course_results
+from notebook_setup import tidy_metadata  # tools/ is on the path: this script's own folder
 
 QUICK_CELL_TIMEOUT = 300  # seconds per cell in quick mode; full mode has none
 
@@ -79,6 +80,7 @@ def run_notebook(path: Path, mode: str, output: Path) -> tuple[str, float, str]:
     finally:
         seconds = time.perf_counter() - start
         output.parent.mkdir(parents=True, exist_ok=True)
+        tidy_metadata(nb)  # Jupyter's kernelspec, no widget state
         nbformat.write(nb, output)  # with the outputs so far, also after a failure
     return status, seconds, error
 
