@@ -42,12 +42,11 @@ import numpy as np
 import pandas as pd
 
 from .embeddings import PretrainedEmbeddings, find_glove, keras_embedding, load_glove, load_minilm_wordpiece
-from .hardware import set_threads
+from .hardware import limit_blas_threads, set_threads
 from .keras_setup import fit_with_early_stopping, import_keras, seed_keras
 from .losses import softmax, softmax_cross_entropy
 from .optim import Adam
 from .paths import data_dir
-from .training import limit_blas_threads
 
 # The five classes. The label is the row of the model's output (and the ``label`` column of the CSVs).
 NAMES = ("love", "sports", "happy", "sad", "food")

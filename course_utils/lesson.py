@@ -56,5 +56,6 @@ def start_lesson(notebook: str, seed: int = 0) -> Lesson:
     """Seed everything, set the threads, apply the plot style, start the clock and print the mode."""
     lesson = Lesson(notebook, seed)
     print(f"{notebook}: mode={lesson.mode} (set COURSE_MODE=quick|full), seed={seed}, "
-          f"threads={lesson.threads} (set {THREADS_ENV}), figures -> {lesson.figures.relative_to(project_root())}")
+          f"threads={lesson.threads} (set {THREADS_ENV}), "
+          f"figures -> {lesson.figures.relative_to(project_root())}")
     return lesson

@@ -64,13 +64,14 @@ import numpy as np
 import pandas as pd
 
 from .files import atomic_path
+from .hardware import limit_blas_threads
 from .layers import LSTM, Conv1D, Dense, Dropout, Embedding, GlobalMaxPool1D, ReLU, Sequential
 from .losses import log_softmax, softmax_cross_entropy
 from .optim import SGD, Adam
 from .seeding import get_rng
 from .text import (PAD_ID, UNK_ID, _check_vocab, build_vocab, create_examples, load_medical_corpus,
                    split_sentences, texts_to_sequences)
-from .training import limit_blas_threads, train
+from .training import train
 
 # ---------------------------------------------------------------- input checks
 

@@ -11,29 +11,14 @@ samples. The returned ``DataFrame`` has one row per epoch.
 from __future__ import annotations
 
 import time
-from contextlib import nullcontext
 from typing import Callable
 
 import numpy as np
 import pandas as pd
+
 from .optim import clip_grad_norm
 from .progress import progress_bar
 from .seeding import get_rng
-
-
-def limit_blas_threads(n: int | None = 1):
-    """A context in which NumPy's BLAS uses at most ``n`` threads (``None``: the library's default).
-
-    Small matrix products (a batch of 64 rows, 5 output columns) gain next to nothing from a second
-    thread on an idle machine, while on a shared one the threads wait for each other and the same
-    work can take 10 to 20 times longer (measured on the course's 2-CPU machine). Needs
-    ``threadpoolctl``; without it, or with ``n=None``, nothing is limited.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return nullcontext()
-    return nullcontext() if n is None else threadpool_limits(n, user_api="blas")
 
 
 def minibatches(X, y, batch_size: int, *, shuffle: bool = True, rng=None):
