@@ -38,21 +38,18 @@ PROGRESS_ENV = "COURSE_PROGRESS"
 class _CompletesWhenStopped:
     """A tqdm mixin: closing a bar that stopped short completes it at its count and says so."""
 
-    def _complete_if_stopped(self) -> None:
-        if not self.disable and self.total is not None and self.n < self.total:
-            self.set_description_str(f"{self.desc.rstrip(': ')} (stopped at {self.n:g} of {self.total:g})",
-                                     refresh=False)
-            self.total = self.n
+    def close(self) -> None:
+        if not self.disable and not getattr(self, "_completed", False):
+            self._completed = True
+            if self.total is not None and self.n < self.total:
+                self.set_description_str(f"{self.desc.rstrip(': ')} (stopped at {self.n:g} of {self.total:g})",
+                                         refresh=False)
+                self.total = self.n
+        super().close()
 
 
 class LiveBar(_CompletesWhenStopped, _text_tqdm):
     """tqdm's live text bar (a terminal, or Jupyter without ipywidgets)."""
-
-    def close(self) -> None:
-        if not getattr(self, "_closed_once", False):
-            self._closed_once = True
-            self._complete_if_stopped()
-        super().close()
 
 
 class OneLineBar(_CompletesWhenStopped, _text_tqdm):
@@ -65,13 +62,10 @@ class OneLineBar(_CompletesWhenStopped, _text_tqdm):
         super().__init__(*args, **kwargs)
 
     def close(self) -> None:
-        if self.disable or getattr(self, "_closed_once", False):
-            return super().close()
-        self._closed_once = True
-        self._complete_if_stopped()
-        line = str(self)            # the final bar, as tqdm draws it
-        super().close()
-        print(line, file=self._final_stream, flush=True)
+        first = not self.disable and not getattr(self, "_completed", False)
+        super().close()             # completes the bar if it stopped short
+        if first:
+            print(str(self), file=self._final_stream, flush=True)   # the final bar, as tqdm draws it
 
 
 def _widget_bar_class():
@@ -81,11 +75,7 @@ def _widget_bar_class():
     from tqdm.notebook import tqdm as notebook_tqdm
 
     class WidgetBar(_CompletesWhenStopped, notebook_tqdm):
-        def close(self) -> None:
-            if not getattr(self, "_closed_once", False):
-                self._closed_once = True
-                self._complete_if_stopped()
-            super().close()
+        pass
 
     return WidgetBar
 
