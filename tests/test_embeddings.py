@@ -192,11 +192,8 @@ def test_import_keras_uses_a_project_local_home(tmp_path):
     assert backend == "torch" and home == str(project_root() / ".keras")
 
 
-@pytest.mark.parametrize("preset", [None, "cpu"])
-def test_import_keras_computes_on_the_course_device_unless_told_otherwise(tmp_path, preset):
+def test_import_keras_computes_on_the_course_device(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "KERAS_TORCH_DEVICE")}
-    if preset:
-        env["KERAS_TORCH_DEVICE"] = preset
     code = ("from course_utils.keras_setup import import_keras; import_keras(); "
             "from course_utils.hardware import choose_device; "
             "from keras.src.backend.torch.core import get_device; print(get_device(), choose_device())")
@@ -204,4 +201,4 @@ def test_import_keras_computes_on_the_course_device_unless_told_otherwise(tmp_pa
                             timeout=120, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     keras_device, course_device = result.stdout.split()
-    assert keras_device == (preset or course_device)
+    assert keras_device == course_device
