@@ -9,10 +9,11 @@ NBVAL_FLAGS := --nbval-lax --nbval-current-env --nbval-cell-timeout=300
 # Jupyter refuses to start as root (containers, cloud machines) unless told it may.
 LAB_FLAGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: help install test course bench lab clean
+.PHONY: help install lint test course bench lab clean
 
 help:
-	@echo "make test    unit tests, then every notebook under nbval in quick mode (what CI runs)"
+	@echo "make lint    ruff: pyflakes, import order, line length, complexity (the first step of make test)"
+	@echo "make test    lint, unit tests, then every notebook under nbval in quick mode (what CI runs)"
 	@echo "make course  run every notebook in full mode, in place; refresh the README table"
 	@echo "make bench   benchmark the NumPy layers against PyTorch"
 	@echo "make lab     open the notebooks in JupyterLab (installs it into .venv if missing)"
@@ -28,9 +29,13 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --no-deps -e .
 	touch $@
 
-# Unit tests, then the notebooks in quick mode. Until a notebook exists the nbval run is
+# ruff with the settings in pyproject.toml, over the package, the tools, the tests and the notebooks.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check course_utils tools tests notebooks
+
+# Lint, unit tests, then the notebooks in quick mode. Until a notebook exists the nbval run is
 # skipped (pytest would close on "no tests ran", exit code 5); afterwards every failure counts.
-test: $(STAMP)
+test: lint
 	MPLBACKEND=Agg $(PY) -m pytest tests
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
 		echo "MPLBACKEND=Agg COURSE_MODE=quick COURSE_PROGRESS=text $(PY) -m pytest $(NBVAL_FLAGS) notebooks/"; \

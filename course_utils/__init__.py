@@ -5,10 +5,27 @@ Every layer and loss here passes a float64 gradient check, and Dense, Embedding,
 LSTM match their ``torch.nn`` counterparts in outputs and every gradient (see ``tests/``).
 """
 
-from .gradcheck import (check_layer_gradients, check_loss_gradient, check_model_gradients, numerical_gradient,
-                        rel_error)
-from .layers import (LSTM, Conv1D, Dense, Dropout, Embedding, GlobalMaxPool1D, Layer, ReLU, Sequential,
-                     Sigmoid, Tanh, sigmoid)
+from .gradcheck import (
+                        check_layer_gradients,
+                        check_loss_gradient,
+                        check_model_gradients,
+                        numerical_gradient,
+                        rel_error,
+)
+from .layers import (
+                        LSTM,
+                        Conv1D,
+                        Dense,
+                        Dropout,
+                        Embedding,
+                        GlobalMaxPool1D,
+                        Layer,
+                        ReLU,
+                        Sequential,
+                        Sigmoid,
+                        Tanh,
+                        sigmoid,
+)
 from .losses import bce_with_logits, log_softmax, mse, softmax, softmax_cross_entropy
 from .mode import is_quick, pick, run_mode
 from .optim import SGD, Adam, clip_grad_norm
@@ -21,6 +38,7 @@ __all__ = [
     "Dropout", "LSTM", "Sequential",
     "softmax", "log_softmax", "softmax_cross_entropy", "mse", "bce_with_logits",
     "SGD", "Adam", "clip_grad_norm",
-    "rel_error", "numerical_gradient", "check_layer_gradients", "check_loss_gradient", "check_model_gradients",
+    "rel_error", "numerical_gradient", "check_layer_gradients", "check_loss_gradient",
+    "check_model_gradients",
     "seed_everything", "get_rng", "run_mode", "is_quick", "pick",
 ]

@@ -1,4 +1,5 @@
-"""How fast are the NumPy layers next to PyTorch? ``python -m course_utils.bench [--repeats N] [--json PATH]``.
+"""How fast are the NumPy layers next to PyTorch?
+``python -m course_utils.bench [--repeats N] [--json PATH]``.
 
 Each case times one forward *and* backward pass, on the CPU, in float32, in this one process:
 
@@ -175,8 +176,11 @@ def run(repeats: int = 45, warmup: int = 3, pause: float = PAUSE, cases=CASES) -
 
 
 def main(argv=None) -> pd.DataFrame:
-    parser = argparse.ArgumentParser(prog="python -m course_utils.bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=45, help="timed runs per case and library (default 45)")
+    # The docstring's first paragraph, on two lines: --help joins them into one
+    parser = argparse.ArgumentParser(prog="python -m course_utils.bench",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=45,
+                        help="timed runs per case and library (default 45)")
     parser.add_argument("--quick", action="store_true", help="a tiny run (tests): 3 repeats, no pauses")
     parser.add_argument("--json", metavar="PATH", help="also write the table (and environment) as JSON")
     args = parser.parse_args(argv)
@@ -186,7 +190,8 @@ def main(argv=None) -> pd.DataFrame:
 
     env = environment()
     print(f"torch {env['torch']}: {env['torch_threads']} threads | numpy {env['numpy']}: {env['numpy_blas']} "
-          f"| {env['cpu_count']} CPUs, load {env['load_1min']} | {env['thread_env'] or 'no thread variables set'}")
+          f"| {env['cpu_count']} CPUs, load {env['load_1min']} "
+          f"| {env['thread_env'] or 'no thread variables set'}")
     rounds = min(ROUNDS, repeats)
     print(f"forward + backward, float32: median of {repeats} timed runs, in {rounds} rounds of "
           f"{warmup} warm-up + about {repeats // rounds} timed runs per library\n")

@@ -105,7 +105,8 @@ def dickens_from_gutenberg(raw: bytes) -> bytes:
     text = strip_gutenberg(raw).decode("utf-8-sig").replace("\r\n", "\n")
     start = text.find("It was the best of times")
     if start < 0:
-        raise ValueError("dickens_from_gutenberg: expected the novel's first words 'It was the best of times'")
+        raise ValueError("dickens_from_gutenberg: expected the novel's first words "
+                         "'It was the best of times'")
     novel = text[start:].rstrip() + "\n\n"
     return b"\xef\xbb\xbf" + novel.replace("\n", "\r\n").encode("utf-8")
 
@@ -189,12 +190,15 @@ def verify(path: str | os.PathLike, datafile: DataFile) -> None:
     _check(Path(path), datafile, path, advice)
 
 
-def _places(df: DataFile) -> list[Path]:
-    """Where a copy may already be, in lookup order."""
-    places = [data_dir() / df.filename, data_dir() / "cache" / df.filename]
+def search_places(filename: str) -> list[Path]:
+    """Where a copy of ``filename`` may already be, in lookup order: ``data/``, ``data/cache/``, the mirror.
+
+    Also the search order for files that cannot be registered (GloVe: no published checksum).
+    """
+    places = [data_dir() / filename, data_dir() / "cache" / filename]
     if mirror := os.environ.get(MIRROR_ENV):
         # A relative mirror path is taken from the project root, so it means the same in notebooks/.
-        places.append((project_root() / Path(mirror).expanduser()).resolve() / df.filename)
+        places.append((project_root() / Path(mirror).expanduser()).resolve() / filename)
     return places
 
 
@@ -225,7 +229,7 @@ def fetch(name_or_datafile: str | DataFile, *, download: bool = True) -> Path:
     is left where it is) and ``FileNotFoundError``, saying where it looked, when there is no copy at all.
     """
     df = _entry(name_or_datafile)
-    places = _places(df)
+    places = search_places(df.filename)
     for path in places:
         if path.is_file():
             verify(path, df)
@@ -261,7 +265,7 @@ def describe_registry() -> pd.DataFrame:
     """One row per registered file and where a copy was found (``"missing"`` if none; not verified here)."""
     rows = []
     for df in REGISTRY.values():
-        found = next((str(p) for p in _places(df) if p.is_file()), "missing")
+        found = next((str(p) for p in search_places(df.filename) if p.is_file()), "missing")
         row = {"name": df.name, "file": df.filename, "ships": df.ships, "checksum": df.checksum_kind,
                "url": df.url or ""}
         rows.append({**row, "found": found})

@@ -43,9 +43,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from course_utils.text import PAD_ID, pad_sequences, tokenize
+
+from .data import search_places
 from .files import atomic_path
-from .paths import data_dir, project_root
-from .text import PAD_ID, pad_sequences, tokenize
+from .keras_setup import import_keras
+from .paths import data_dir
 
 GLOVE_6B_URL = "https://nlp.stanford.edu/data/glove.6B.zip"  # 862 MB zip; 50d/100d/200d/300d text files
 GLOVE_6B_WORDS = 400_000
@@ -88,7 +91,8 @@ class PretrainedEmbeddings:
         return f"{type(self).__name__}({self.name!r}, {self.vocab_size:,} tokens x {self.dim})"
 
     def standardized(self) -> PretrainedEmbeddings:
-        """A copy of the table whose every column has mean 0 and standard deviation 1 (the tokeniser is shared).
+        """A copy of the table whose every column has mean 0 and standard deviation 1
+        (the tokeniser is shared).
 
         The statistics are those of the table's own rows (padding left out), not of any data set, so
         the copy leaks nothing and is the same on every machine (up to rounding in the last digit).
@@ -101,7 +105,8 @@ class PretrainedEmbeddings:
         features, like lesson 08's baseline, gives the same predictions with either table.)
         """
         if self.is_standardized:
-            return self                                             # already: standardising again changes nothing
+            # already: standardising again changes nothing
+            return self
         rows = np.asarray(self.matrix[1:], dtype=np.float64)       # (V - 1, D): every row but padding
         table = (self.matrix - rows.mean(axis=0)) / np.maximum(rows.std(axis=0), 1e-12)
         other = copy.copy(self)                                     # the same vocabulary and tokeniser
@@ -246,9 +251,7 @@ def find_glove(dim: int = 50, *, download: bool = False) -> Path:
     if dim not in (50, 100, 200, 300):
         raise ValueError(f"dim: GloVe 6B comes in 50, 100, 200 or 300 dimensions, got {dim!r}")
     filename = f"glove.6B.{dim}d.txt"
-    places = [data_dir() / filename, data_dir() / "cache" / filename]
-    if mirror := os.environ.get("COURSE_DATA_MIRROR"):
-        places.append((project_root() / Path(mirror).expanduser()).resolve() / filename)
+    places = search_places(filename)   # the registry's own order: data/, data/cache/, the mirror
     for place in places:
         if place.is_file():
             return place
@@ -346,8 +349,6 @@ def keras_embedding(emb: PretrainedEmbeddings, *, name: str = "frozen_embedding"
 
     ``mask_zero=True`` tells the layers after it (LSTM, pooling) to skip positions whose id is 0.
     """
-    from .keras_setup import import_keras
-
     keras = import_keras()
     # ``weights=`` (not a Constant initializer): the table is stored once as a weight, not copied into
     # the model's JSON config when the model is saved.

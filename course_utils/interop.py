@@ -5,8 +5,12 @@
 | ``Dense.W (D, M)``     | ``Linear.weight (M, D)``, transposed        |
 | ``Embedding.W (V, E)`` | ``Embedding.weight (V, E)``                 |
 | ``Conv1D.W (k, C_in, C_out)`` | ``Conv1d.weight (C_out, C_in, k)``   |
-| ``LSTM.W_x (D, 4H)``, ``W_h (H, 4H)`` | ``weight_ih_l0.T``, ``weight_hh_l0.T`` (same gate order i, f, g, o) |
-| ``LSTM.b (4H,)``       | ``bias_ih_l0 + bias_hh_l0``: PyTorch adds two biases that always appear summed; copying to PyTorch puts ``b`` in ``bias_ih_l0`` and zeros in ``bias_hh_l0`` |
+| ``LSTM.W_x (D, 4H)``   | ``weight_ih_l0.T`` (same gate order i, f, g, o) |
+| ``LSTM.W_h (H, 4H)``   | ``weight_hh_l0.T`` (same gate order i, f, g, o) |
+| ``LSTM.b (4H,)``       | ``bias_ih_l0 + bias_hh_l0`` (see below)         |
+
+``LSTM.b``: PyTorch adds two biases that always appear summed; copying to PyTorch puts ``b`` in
+``bias_ih_l0`` and zeros in ``bias_hh_l0``.
 
 PyTorch is imported only when these functions are called.
 """
@@ -31,10 +35,11 @@ def _check_module(layer, module):
         raise ValueError(f"no torch counterpart for {type(layer).__name__}; expected one of "
                          f"{[k.__name__ for k in kinds]}")
     if not isinstance(module, want):
-        raise ValueError(f"{type(layer).__name__} maps to torch.nn.{want.__name__}, got {type(module).__name__}")
+        raise ValueError(f"{type(layer).__name__} maps to torch.nn.{want.__name__}, "
+                         f"got {type(module).__name__}")
     if isinstance(module, nn.Embedding) and module.padding_idx != layer.padding_idx:
-        raise ValueError(f"Embedding padding_idx differs: layer {layer.padding_idx}, module {module.padding_idx} "
-                         "(the padding row's gradient would differ)")
+        raise ValueError(f"Embedding padding_idx differs: layer {layer.padding_idx}, "
+                         f"module {module.padding_idx} (the padding row's gradient would differ)")
     if isinstance(module, nn.Conv1d) and (module.stride != (1,) or module.padding != (0,)
                                           or module.dilation != (1,) or module.groups != 1):
         raise ValueError("Conv1D matches nn.Conv1d with stride 1, padding 0, dilation 1, groups 1 only")
@@ -65,7 +70,8 @@ def copy_to_torch(layer, module) -> None:
         for key, (tensor, to_torch, _) in _torch_views(layer, module).items():
             value = layer.params[key] if to_torch is None else to_torch(layer.params[key])
             if tuple(value.shape) != tuple(tensor.shape):
-                raise ValueError(f"{key}: layer gives shape {tuple(value.shape)}, module expects {tuple(tensor.shape)}")
+                raise ValueError(f"{key}: layer gives shape {tuple(value.shape)}, "
+                                 f"module expects {tuple(tensor.shape)}")
             tensor.copy_(torch.from_numpy(np.ascontiguousarray(value)))
         if isinstance(layer, LSTM):
             module.bias_hh_l0.zero_()
@@ -76,7 +82,8 @@ def copy_from_torch(module, layer) -> None:
     _check_module(layer, module)
     for key, value in _torch_numpy(module, layer, grads=False).items():
         if value.shape != layer.params[key].shape:
-            raise ValueError(f"{key}: module gives shape {value.shape}, layer expects {layer.params[key].shape}")
+            raise ValueError(f"{key}: module gives shape {value.shape}, "
+                             f"layer expects {layer.params[key].shape}")
         layer.params[key][...] = value
 
 

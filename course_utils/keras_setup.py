@@ -30,6 +30,7 @@ import pandas as pd
 from .hardware import choose_device
 from .paths import project_root
 from .progress import progress_bar
+from .seeding import seed_everything
 
 BACKEND = "torch"
 
@@ -67,8 +68,6 @@ def seed_keras(seed: int = 0) -> None:
 
     Also seeds the course's NumPy generator (:func:`course_utils.seeding.seed_everything`).
     """
-    from .seeding import seed_everything
-
     seed_everything(seed)
     import_keras().utils.set_random_seed(seed)
 

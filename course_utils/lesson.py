@@ -15,6 +15,7 @@ from .hardware import THREADS_ENV, set_threads
 from .mode import run_mode
 from .paths import figures_dir, project_root
 from .plotting import save_figure, use_course_style
+from .results import record_results
 from .seeding import seed_everything
 
 
@@ -37,15 +38,15 @@ class Lesson:
 
     @property
     def figures(self) -> Path:
-        return figures_dir(self.notebook)
+        """This lesson's figure folder (``figures/_quick/<stem>`` in quick mode)."""
+        return figures_dir(self.notebook, self.mode)
 
     def savefig(self, fig, name: str) -> Path:
-        return save_figure(fig, self.notebook, name)
+        """Save ``fig`` as ``<name>.png`` in :attr:`figures` and return the path."""
+        return save_figure(fig, self.notebook, name, mode=self.mode)
 
     def record(self, metrics: dict) -> dict:
         """Write the headline numbers and the run time to ``figures/results.json``."""
-        from .results import record_results
-
         return record_results(self.notebook, metrics, seconds=round(self.seconds, 1), mode=self.mode)
 
     def __repr__(self) -> str:

@@ -48,9 +48,11 @@ def softmax_cross_entropy(logits, targets, ignore_index: int | None = None):
     logits = _check_finite(logits, "softmax_cross_entropy logits")
     targets = np.asarray(targets)
     if targets.dtype.kind not in "iu":
-        raise ValueError(f"softmax_cross_entropy targets: expected integer class ids, got dtype {targets.dtype}")
+        raise ValueError("softmax_cross_entropy targets: expected integer class ids, "
+                         f"got dtype {targets.dtype}")
     if logits.ndim < 2:
-        raise ValueError(f"softmax_cross_entropy logits: expected shape (N, V) or (N, T, V), got {logits.shape}")
+        raise ValueError("softmax_cross_entropy logits: expected shape (N, V) or (N, T, V), "
+                         f"got {logits.shape}")
     if targets.shape != logits.shape[:-1]:
         raise ValueError(f"softmax_cross_entropy: expected targets of shape {logits.shape[:-1]} "
                          f"for logits of shape {logits.shape} (..., V), got {targets.shape}")
@@ -60,7 +62,8 @@ def softmax_cross_entropy(logits, targets, ignore_index: int | None = None):
         raise ValueError("softmax_cross_entropy: every target equals ignore_index; nothing to average")
     t = targets[counted]
     if t.min() < 0 or t.max() >= V:
-        raise ValueError(f"softmax_cross_entropy targets: expected ids in [0, {V}), got {t.min()} to {t.max()}")
+        raise ValueError(f"softmax_cross_entropy targets: expected ids in [0, {V}), "
+                         f"got {t.min()} to {t.max()}")
 
     logp = log_softmax(logits[counted])              # (n, V): only the counted rows
     n = len(t)
@@ -92,7 +95,8 @@ def bce_with_logits(logits, targets):
     x = _check_finite(logits, "bce_with_logits logits")
     y = _check_finite(targets, "bce_with_logits targets").astype(x.dtype, copy=False)
     if x.shape != y.shape:
-        raise ValueError(f"bce_with_logits: expected targets of shape {x.shape} (same as logits), got {y.shape}")
+        raise ValueError(f"bce_with_logits: expected targets of shape {x.shape} (same as logits), "
+                         f"got {y.shape}")
     if y.min() < 0 or y.max() > 1:
         raise ValueError(f"bce_with_logits targets: expected values in [0, 1], got {y.min()} to {y.max()}")
     loss = np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))

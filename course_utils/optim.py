@@ -28,8 +28,8 @@ class Optimizer:
             raise ValueError(f"{type(self).__name__}.step: no gradient for {sorted(missing)}")
         for name, p in self.params.items():
             if grads[name].shape != p.shape:
-                raise ValueError(f"{type(self).__name__}.step: gradient of {name!r} has shape {grads[name].shape}, "
-                                 f"expected {p.shape}")
+                raise ValueError(f"{type(self).__name__}.step: gradient of {name!r} "
+                                 f"has shape {grads[name].shape}, expected {p.shape}")
         self._begin_step()
         for name, p in self.params.items():
             self._update(name, p, grads[name])

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .mode import run_mode
+
 
 def project_root() -> Path:
     """The course checkout, or the working directory when the package is not in one."""
@@ -26,16 +28,17 @@ def data_dir() -> Path:
     return project_root() / "data"
 
 
-def figures_dir(notebook: str | None = None) -> Path:
+def figures_dir(notebook: str | None = None, mode: str | None = None) -> Path:
     """``<root>/figures`` or, given a notebook stem such as ``"01_lstm_cell_by_hand"``, its folder.
 
     In quick mode a notebook's figures go to ``figures/_quick/<stem>`` (git-ignored), so that
-    the test run never overwrites the figures of a full run. The folder is created if missing.
+    the test run never overwrites the figures of a full run. ``mode``: the lesson's mode (a running
+    :class:`~course_utils.lesson.Lesson` passes its own); by default :func:`~course_utils.mode.run_mode`.
+    The folder is created if missing.
     """
-    from .mode import is_quick
-
     path = project_root() / "figures"
     if notebook:
-        path = path / ("_quick" if is_quick() else "") / notebook
+        quick = (mode or run_mode()) == "quick"
+        path = path / ("_quick" if quick else "") / notebook
     path.mkdir(parents=True, exist_ok=True)
     return path

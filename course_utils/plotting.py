@@ -24,11 +24,12 @@ def use_course_style() -> None:
     plt.rcParams.update(STYLE)
 
 
-def save_figure(fig, notebook: str, name: str, dpi: int = 110) -> Path:
-    """Save ``fig`` as ``figures/<notebook>/<name>.png`` and return the path."""
+def save_figure(fig, notebook: str, name: str, dpi: int = 110, mode: str | None = None) -> Path:
+    """Save ``fig`` as ``figures/<notebook>/<name>.png`` and return the path
+    (``mode``: see ``figures_dir``)."""
     if not name or "/" in name or "\\" in name:
         raise ValueError(f"figure name must be a plain file name without folders, got {name!r}")
-    path = figures_dir(notebook) / f"{name}.png"
+    path = figures_dir(notebook, mode) / f"{name}.png"
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
     return path
 

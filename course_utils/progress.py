@@ -42,8 +42,8 @@ class _CompletesWhenStopped:
         if not self.disable and not getattr(self, "_completed", False):
             self._completed = True
             if self.total is not None and self.n < self.total:
-                self.set_description_str(f"{self.desc.rstrip(': ')} (stopped at {self.n:g} of {self.total:g})",
-                                         refresh=False)
+                self.set_description_str(f"{self.desc.rstrip(': ')} "
+                                         f"(stopped at {self.n:g} of {self.total:g})", refresh=False)
                 self.total = self.n
         super().close()
 

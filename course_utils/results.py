@@ -61,7 +61,8 @@ HEADLINE = {
     "07": ("test_auc", "test_accuracy", "test_precision", "test_recall", "test_specificity", "test_f1",
            "baseline_test_auc"),
     "08": ("test_accuracy", "test_accuracy_mean_of_3_seeds", "baseline_test_accuracy",
-           "test_accuracy_independent_344", "baseline_test_accuracy_independent_344", "batch_requests_per_second"),
+           "test_accuracy_independent_344", "baseline_test_accuracy_independent_344",
+           "batch_requests_per_second"),
     "09": ("best_model", "best_test_accuracy", "lstm_test_accuracy", "best_classical_test_accuracy"),
 }
 
@@ -173,7 +174,8 @@ def record_results(
     """
     stem = Path(str(notebook)).name.removesuffix(".ipynb")
     if not stem:
-        raise ValueError(f"notebook must be a notebook file stem such as '03_sine_forecasting', got {notebook!r}")
+        raise ValueError("notebook must be a notebook file stem such as '03_sine_forecasting', "
+                         f"got {notebook!r}")
     mode = _mode.run_mode() if mode is None else mode
     if mode not in _mode.MODES:
         raise ValueError(f"mode must be one of {_mode.MODES}, got {mode!r}")
@@ -189,7 +191,8 @@ def record_results(
     results = load_results(path)
     old = results.get(stem)
     if mode == "quick" and isinstance(old, dict) and old.get("mode") == "full":
-        print(f"results: kept the full-mode entry of {stem} in {_show(path)}; this quick run was not recorded")
+        print(f"results: kept the full-mode entry of {stem} in {_show(path)}; "
+              "this quick run was not recorded")
         return entry
     results[stem] = entry
     text = json.dumps(results, indent=2, sort_keys=True, allow_nan=False) + "\n"

@@ -52,6 +52,25 @@ def evaluate(model, loss_fn: Callable, X, y, *, batch_size: int = 1024, metrics:
     return {name: value / len(X) for name, value in totals.items()}
 
 
+def _train_one_epoch(model, loss_fn: Callable, optimizer, X, y, batch_size: int, clip_norm: float | None,
+                     rng) -> tuple[float, float | None]:
+    """One pass over the training set, batch by batch: forward, backward, (clip,) update.
+
+    Returns the mean training loss and the mean gradient norm before clipping (``None`` without clipping).
+    """
+    loss_sum, norm_sum, steps = 0.0, 0.0, 0
+    for Xb, yb in minibatches(X, y, batch_size, rng=rng):
+        loss, dout = loss_fn(model.forward(Xb, training=True), yb)
+        model.backward(dout)
+        grads = model.grads
+        if clip_norm is not None:
+            norm_sum += clip_grad_norm(grads, clip_norm)
+        optimizer.step(grads)
+        loss_sum += loss * len(Xb)
+        steps += 1
+    return loss_sum / len(X), (norm_sum / steps if clip_norm is not None else None)
+
+
 def train(model, loss_fn: Callable, optimizer, train_data, val_data=None, *, epochs: int, batch_size: int,
           clip_norm: float | None = None, metrics: dict | None = None, patience: int | None = None,
           eval_train: bool = False, rng=None, progress: bool = True, desc: str = "training") -> pd.DataFrame:
@@ -80,26 +99,18 @@ def train(model, loss_fn: Callable, optimizer, train_data, val_data=None, *, epo
     bar = progress_bar(total=epochs, desc=desc, disable=not progress)
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
-        loss_sum, norm_sum, steps = 0.0, 0.0, 0
-        for Xb, yb in minibatches(X, y, batch_size, rng=rng):
-            loss, dout = loss_fn(model.forward(Xb, training=True), yb)
-            model.backward(dout)
-            grads = model.grads
-            if clip_norm is not None:
-                norm_sum += clip_grad_norm(grads, clip_norm)
-            optimizer.step(grads)
-            loss_sum += loss * len(Xb)
-            steps += 1
-        row = {"epoch": epoch, "train_loss": loss_sum / len(X)}
+        train_loss, grad_norm = _train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, clip_norm, rng)
+        row = {"epoch": epoch, "train_loss": train_loss}
         timing = {"seconds": time.perf_counter() - start}
         start = time.perf_counter()
         if eval_train:
             row.update({f"train_{k}": v for k, v in evaluate(model, loss_fn, X, y, metrics=metrics).items()})
         if val_data is not None:
-            row.update({f"val_{k}": v for k, v in evaluate(model, loss_fn, *val_data, metrics=metrics).items()})
+            row.update({f"val_{k}": v
+                        for k, v in evaluate(model, loss_fn, *val_data, metrics=metrics).items()})
         timing["eval_seconds"] = time.perf_counter() - start
         if clip_norm is not None:
-            timing["grad_norm"] = norm_sum / steps
+            timing["grad_norm"] = grad_norm
         rows.append({**row, **timing})
         bar.set_postfix({k: f"{v:.4f}" for k, v in row.items() if k.endswith("loss")}, refresh=False)
         bar.update(1)

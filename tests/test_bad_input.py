@@ -3,8 +3,19 @@
 import numpy as np
 import pytest
 
-from course_utils import (LSTM, Conv1D, Dense, Dropout, Embedding, GlobalMaxPool1D, ReLU, Sequential,
-                          bce_with_logits, mse, softmax_cross_entropy)
+from course_utils import (
+    LSTM,
+    Conv1D,
+    Dense,
+    Dropout,
+    Embedding,
+    GlobalMaxPool1D,
+    ReLU,
+    Sequential,
+    bce_with_logits,
+    mse,
+    softmax_cross_entropy,
+)
 
 
 def test_dense_wrong_rank_and_feature_size():

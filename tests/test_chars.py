@@ -1,13 +1,14 @@
-"""course_utils.chars: the character dictionary, encode/decode, TBPTT stream batches, temperature sampling."""
+"""course_utils.lessons.characters: the character dictionary, encode/decode, TBPTT stream batches,
+temperature sampling."""
 
 from itertools import pairwise
 
 import numpy as np
 import pytest
 
-from course_utils.chars import (
+from course_utils.lessons.characters import (
     apply_temperature,
-    build_vocab,
+    build_char_vocab,
     decode,
     encode,
     sample_from_logits,
@@ -21,18 +22,18 @@ TEXT = "It was the best of times,\nit was the worst of times, “é”!"
 
 
 def test_vocab_is_sorted_unique_and_consistent():
-    char_to_ix, ix_to_char = build_vocab("banana")
+    char_to_ix, ix_to_char = build_char_vocab("banana")
     assert ix_to_char == ["a", "b", "n"]
     assert char_to_ix == {"a": 0, "b": 1, "n": 2}
-    char_to_ix, ix_to_char = build_vocab(TEXT)
+    char_to_ix, ix_to_char = build_char_vocab(TEXT)
     assert len(ix_to_char) == len(set(TEXT)) == len(char_to_ix)
     assert all(ix_to_char[i] == ch for ch, i in char_to_ix.items())
     # Same characters in another order: same dictionary
-    assert build_vocab(TEXT[::-1]) == (char_to_ix, ix_to_char)
+    assert build_char_vocab(TEXT[::-1]) == (char_to_ix, ix_to_char)
 
 
 def test_encode_decode_round_trip_keeps_case_punctuation_and_unicode():
-    char_to_ix, ix_to_char = build_vocab(TEXT)
+    char_to_ix, ix_to_char = build_char_vocab(TEXT)
     ids = encode(TEXT, char_to_ix)
     assert ids.shape == (len(TEXT),) and ids.dtype == np.int64
     assert decode(ids, ix_to_char) == TEXT
@@ -43,8 +44,9 @@ def test_encode_decode_round_trip_keeps_case_punctuation_and_unicode():
 
 
 def test_encode_names_unknown_characters():
-    char_to_ix, _ = build_vocab("abc")
-    with pytest.raises(ValueError, match=r"2 character\(s\) not in the dictionary: 'z' \(3x, first at 1\), 'Q'"):
+    char_to_ix, _ = build_char_vocab("abc")
+    with pytest.raises(ValueError, match=r"2 character\(s\) not in the dictionary: "
+                                         r"'z' \(3x, first at 1\), 'Q'"):
         encode("azzzQ", char_to_ix)
     with pytest.raises(ValueError, match="expected a str, got bytes"):
         encode(b"abc", char_to_ix)
@@ -54,13 +56,13 @@ def test_encode_names_unknown_characters():
 
 def test_build_vocab_rejects_empty_text_and_non_strings():
     with pytest.raises(ValueError, match="the text is empty"):
-        build_vocab("")
+        build_char_vocab("")
     with pytest.raises(ValueError, match="expected a str, got list"):
-        build_vocab(["a", "b"])
+        build_char_vocab(["a", "b"])
 
 
 def test_decode_rejects_bad_ids():
-    _, ix_to_char = build_vocab("abc")
+    _, ix_to_char = build_char_vocab("abc")
     with pytest.raises(ValueError, match=r"ids must be in \[0, 3\), got values from 0 to 3"):
         decode([0, 3], ix_to_char)
     with pytest.raises(ValueError, match=r"got values from -1"):
@@ -80,7 +82,9 @@ def test_stream_batches_layout_and_targets():
     assert [x.shape for x, _ in batches] == [(3, 3), (3, 3), (3, 1)]   # the last chunk is shorter
     x = np.concatenate([b[0] for b in batches], axis=1)
     y = np.concatenate([b[1] for b in batches], axis=1)
-    np.testing.assert_array_equal(x, [[0, 1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12, 13], [14, 15, 16, 17, 18, 19, 20]])
+    np.testing.assert_array_equal(x, [[0, 1, 2, 3, 4, 5, 6],
+                                      [7, 8, 9, 10, 11, 12, 13],
+                                      [14, 15, 16, 17, 18, 19, 20]])
     np.testing.assert_array_equal(y, x + 1)   # every target is the next id
     # Row b of chunk k + 1 continues row b of chunk k: the carried LSTM state is the right one
     for (x0, _), (x1, _) in pairwise(batches):
@@ -124,7 +128,8 @@ def test_temperature_one_is_softmax_and_others_sharpen_or_flatten():
     for p in (cold, hot):
         np.testing.assert_allclose(p.sum(axis=-1), 1.0, rtol=1e-12)
     assert cold[0, 0] > p1[0, 0] > hot[0, 0] > 0.25      # the favourite gains when cold, loses when hot
-    np.testing.assert_allclose(cold, apply_temperature(2 * logits, 1.0), rtol=1e-12)  # T = 0.5 doubles the logits
+    # T = 0.5 doubles the logits
+    np.testing.assert_allclose(cold, apply_temperature(2 * logits, 1.0), rtol=1e-12)
     assert np.isfinite(apply_temperature([[1000.0, -1000.0]], 0.01)).all()             # stable
     for bad in (0, -1.0, np.inf, np.nan):
         with pytest.raises(ValueError, match="temperature must be a positive finite number"):

@@ -24,7 +24,8 @@ NEWS_DIR = REPO / "data" / "text_classification"
 NEWS_FILE = NEWS_DIR / "news_sentences.csv"
 
 SPLITS = ("train", "val", "test")
-EMOJI_CLASSES = {0: ("love", "❤️"), 1: ("sports", "⚾"), 2: ("happy", "😄"), 3: ("sad", "😞"), 4: ("food", "🍴")}
+EMOJI_CLASSES = {0: ("love", "❤️"), 1: ("sports", "⚾"), 2: ("happy", "😄"),
+                 3: ("sad", "😞"), 4: ("food", "🍴")}
 NEWS_CLASSES = ("Education", "Finance", "Politics", "Sports")
 
 EMOJI_MAX_WORDS = 10
@@ -109,20 +110,25 @@ def shared_between_splits(frames: dict[str, pd.DataFrame]) -> list[tuple[str, st
 
 
 def readme_emoji_counts(text: str):
-    """Rows `| 0 | love | ❤️ | train | val | test | total |` and `| | **total** | | ... |` of the README table."""
+    """Rows `| 0 | love | ❤️ | train | val | test | total |` and `| | **total** | | ... |`
+    of the README table."""
     rows = {}
-    for m in re.finditer(r"^\|\s*(\d)\s*\|\s*(\w+)\s*\|\s*([^|]*?)\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|",
+    for m in re.finditer(r"^\|\s*(\d)\s*\|\s*(\w+)\s*\|\s*([^|]*?)\s*\|"
+                         r"\s*(\d+)\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|",
                          text, re.M):
         rows[int(m[1])] = (m[2], m[3], *map(int, m.group(4, 5, 6, 7)))
-    m = re.search(r"^\|\s*\|\s*\*\*total\*\*\s*\|[^|]*\|\s*(\d+)\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|", text, re.M)
+    m = re.search(r"^\|\s*\|\s*\*\*total\*\*\s*\|[^|]*\|"
+                  r"\s*(\d+)\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|", text, re.M)
     total = tuple(map(int, m.groups())) if m else None
     return rows, total
 
 
 def readme_news_counts(text: str):
-    """Rows `| Education | sentences | groups | multi-sentence groups | sentences in them |` and the total row."""
+    """Rows `| Education | sentences | groups | multi-sentence groups | sentences in them |`
+    and the total row."""
     rows = {}
-    for m in re.finditer(r"^\|\s*(\*\*total\*\*|[A-Z]\w+)\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|", text, re.M):
+    for m in re.finditer(r"^\|\s*(\*\*total\*\*|[A-Z]\w+)\s*\|"
+                         r"\s*(\d+)\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|", text, re.M):
         rows[m[1].strip("*")] = tuple(map(int, m.group(2, 3, 4, 5)))
     return rows
 
@@ -145,7 +151,8 @@ def test_helpers_catch_what_they_should():
     assert normalise("  Love you, Mom!! ") == "love you mom"
     assert within_file_duplicates(["I'm hungry", "im HUNGRY!", "I am hungry"]) == ["im hungry"]
     assert shared_between_splits({"train": pd.DataFrame({"text": ["Go team!"]}),
-                                  "test": pd.DataFrame({"text": ["go TEAM"]})}) == [("go team", "train", "test")]
+                                  "test": pd.DataFrame({"text": ["go TEAM"]})}) == [
+        ("go team", "train", "test")]
     # a template variant (a number changed) in another group is flagged; a rephrasing is not
     texts = ["Shares of Kestrel Bank fell 6 percent after weak earnings.",
              "Shares of Kestrel Bank fell 9 percent after weak earnings.",
@@ -242,7 +249,8 @@ def test_emoji_keeps_out_the_public_emojify_sentences():
     public = {line for line in lines if line and not line.startswith("#")}
     assert len(public) == 189 and all(re.fullmatch(r"[0-9a-f]{16}", h) for h in public)
     assert sentence_hash("I love you!") in public and sentence_hash("I love you, Grandma") not in public
-    found = [(split, t) for split, df in read_emoji().items() for t in df["text"] if sentence_hash(t) in public]
+    found = [(split, t) for split, df in read_emoji().items() for t in df["text"]
+             if sentence_hash(t) in public]
     assert not found, f"sentences of the public Emojify set: {found}"
 
 
@@ -263,7 +271,7 @@ def test_emoji_readme_counts_match_the_data():
     assert total == (*sizes, sum(sizes)), f"README total row {total}, data {sizes}"
 
 
-# ----------------------------------------------------------------------------- text classification (lesson 09)
+# --------------------------------------------------------------------------- text classification (lesson 09)
 
 
 def test_news_file_exists_and_parses_with_the_right_columns():
@@ -287,7 +295,8 @@ def test_news_total_size():
 def test_news_classes_are_balanced_within_10_percent():
     counts = read_news()["label"].value_counts()
     ratio = counts.max() / counts.min()
-    assert ratio <= NEWS_MAX_RATIO, f"largest/smallest class = {ratio:.3f} > {NEWS_MAX_RATIO}: {counts.to_dict()}"
+    assert ratio <= NEWS_MAX_RATIO, (
+        f"largest/smallest class = {ratio:.3f} > {NEWS_MAX_RATIO}: {counts.to_dict()}")
 
 
 def test_news_no_duplicates():

@@ -16,8 +16,15 @@ import numpy as np
 import pytest
 
 from course_utils import data
-from course_utils.data import (REGISTRY, ChecksumError, DataFile, dickens_from_gutenberg, fetch, strip_gutenberg,
-                               verify)
+from course_utils.data import (
+    REGISTRY,
+    ChecksumError,
+    DataFile,
+    dickens_from_gutenberg,
+    fetch,
+    strip_gutenberg,
+    verify,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 REPO_DATA = REPO / "data"  # the files that ship with the course (read, never written, by these tests)
@@ -137,7 +144,8 @@ def test_registry_entries():
     assert dickens.url == "https://www.gutenberg.org/cache/epub/98/pg98.txt"
     assert dickens.transform is dickens_from_gutenberg
     assert REGISTRY["pneumoniamnist_28_balanced"].url is None
-    assert {name for name, entry in REGISTRY.items() if entry.ships} == {"dickens", "pneumoniamnist_28_balanced"}
+    assert ({name for name, entry in REGISTRY.items() if entry.ships}
+            == {"dickens", "pneumoniamnist_28_balanced"})
     assert REGISTRY["pneumoniamnist_28"].filename == "pneumoniamnist.npz"
     assert REGISTRY["pneumoniamnist_28"].md5 == "28209eda62fecd6e6a2d98b1501bb15f"
     assert (
@@ -350,7 +358,8 @@ def test_dickens_transform_rebuilds_the_course_copy_from_a_gutenberg_shaped_file
     """A file laid out like pg98.txt (BOM, licence header, title page, contents, the novel, footer)
     must come out byte for byte as the registered copy. (Whether today's pg98.txt has exactly the
     same words could not be checked without internet; the download verifies that.)"""
-    novel = (REPO_DATA / REGISTRY["dickens"].filename).read_bytes()[3:].replace(b"\r\n", b"\n").rstrip()  # as a plain LF text
+    # as a plain LF text
+    novel = (REPO_DATA / REGISTRY["dickens"].filename).read_bytes()[3:].replace(b"\r\n", b"\n").rstrip()
     raw = (b"\xef\xbb\xbfThe Project Gutenberg eBook of A Tale of Two Cities\r\n\r\n"
            b"*** START OF THE PROJECT GUTENBERG EBOOK A TALE OF TWO CITIES ***\r\n\r\n"
            b"A TALE OF TWO CITIES\r\n\r\nCONTENTS\r\n\r\nI. The Period\r\n\r\n"

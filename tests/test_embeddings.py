@@ -7,8 +7,14 @@ import sys
 import numpy as np
 import pytest
 
-from course_utils.embeddings import (PAD_ID, find_glove, keras_embedding, load_glove, load_minilm_wordpiece,
-                                     read_glove_vecs)
+from course_utils.embeddings import (
+    PAD_ID,
+    find_glove,
+    keras_embedding,
+    load_glove,
+    load_minilm_wordpiece,
+    read_glove_vecs,
+)
 from course_utils.paths import project_root
 
 GLOVE_LINES = [
@@ -89,9 +95,12 @@ def test_read_glove_vecs_missing_file(tmp_path):
 
 
 def test_find_glove_offline(tmp_path, monkeypatch):
+    import course_utils.data as data
     import course_utils.embeddings as embeddings
 
-    monkeypatch.setattr(embeddings, "data_dir", lambda: tmp_path / "data")  # ignore a real cached copy
+    # Ignore a real cached copy: the search (course_utils.data) and the download target (embeddings).
+    monkeypatch.setattr(data, "data_dir", lambda: tmp_path / "data")
+    monkeypatch.setattr(embeddings, "data_dir", lambda: tmp_path / "data")
     monkeypatch.setenv("COURSE_DATA_MIRROR", str(tmp_path / "mirror"))
     with pytest.raises(ValueError, match="50, 100, 200 or 300"):
         find_glove(64)

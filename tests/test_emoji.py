@@ -15,8 +15,33 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils import emoji as E
 from course_utils.keras_setup import import_keras, seed_keras
+from course_utils.lessons.emoji.baseline import SoftmaxRegression, fit_baseline, mean_embeddings
+from course_utils.lessons.emoji.classifier import FORMAT, EmojiClassifier, ModelLoadError, metadata_path
+from course_utils.lessons.emoji.cli import main
+from course_utils.lessons.emoji.data import (
+    EMOJIS,
+    NAMES,
+    class_counts,
+    confusion_table,
+    label_table,
+    load_emoji_data,
+    load_emoji_split,
+    mistakes_table,
+    one_hot,
+)
+from course_utils.lessons.emoji.model import (
+    EMBEDDING_LAYER,
+    LEARNING_RATE,
+    STANDARDIZE,
+    build_emoji_lstm,
+    choose_max_len,
+    embedding_weights,
+    load_embeddings,
+    selection_summary,
+    train_lstm,
+)
+from course_utils.lessons.emoji.training import train_emoji_model
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -24,12 +49,12 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 @pytest.fixture(scope="session")
 def emb():
-    return E.load_embeddings("minilm")
+    return load_embeddings("minilm")
 
 
 @pytest.fixture(scope="session")
 def splits():
-    return E.load_emoji_data()
+    return load_emoji_data()
 
 
 @pytest.fixture(scope="session")
@@ -37,8 +62,9 @@ def trained(emb, splits):
     """(classifier, history, LSTM weights before training): the seed design, 1 epoch on 64 sentences."""
     small = {"train": splits["train"].iloc[:64], "val": splits["val"].iloc[:32]}
     seed_keras(0)
-    before = E.build_lstm(emb).get_layer("lstm_1").get_weights()[0].copy()  # same seed -> same initial weights
-    clf, history = E.train_emoji_model(emb=emb, splits=small, seed=0, epochs=1)
+    # same seed -> same initial weights
+    before = build_emoji_lstm(emb).get_layer("lstm_1").get_weights()[0].copy()
+    clf, history = train_emoji_model(emb=emb, splits=small, seed=0, epochs=1)
     return clf, history, before
 
 
@@ -54,7 +80,7 @@ SENTENCES = ["I love you", "Let's play baseball", "I passed my exam!", "my dog d
 
 
 def test_labels_are_the_five_classes_in_order():
-    t = E.label_table()
+    t = label_table()
     assert list(t["label"]) == [0, 1, 2, 3, 4]
     assert list(t["name"]) == ["love", "sports", "happy", "sad", "food"]
     assert list(t["emoji"]) == ["❤️", "⚾", "😄", "😞", "🍴"]
@@ -66,7 +92,7 @@ def test_load_emoji_data_gives_checked_splits(splits):
         assert list(df.columns) == ["text", "label"]
         assert df["label"].dtype == np.int64 and df["label"].between(0, 4).all()
         assert df["text"].map(lambda t: isinstance(t, str) and t.strip() != "").all()
-    counts = E.class_counts(splits)
+    counts = class_counts(splits)
     assert counts.loc["total", "total"] == sum(len(df) for df in splits.values())
     assert (counts.drop(index="total").drop(columns="total") > 0).all().all()
 
@@ -85,27 +111,27 @@ def _write(path, text):
 ])
 def test_load_emoji_split_rejects_bad_files(tmp_path, content, message):
     with pytest.raises(ValueError, match=message):
-        E.load_emoji_split(_write(tmp_path / "bad.csv", content))
+        load_emoji_split(_write(tmp_path / "bad.csv", content))
 
 
 def test_load_emoji_split_keeps_words_pandas_would_read_as_missing(tmp_path):
-    df = E.load_emoji_split(_write(tmp_path / "ok.csv", "text,label\nNone,3\nNA,3\n"))
+    df = load_emoji_split(_write(tmp_path / "ok.csv", "text,label\nNone,3\nNA,3\n"))
     assert list(df["text"]) == ["None", "NA"]
 
 
 def test_load_emoji_data_rejects_missing_files_and_shared_sentences(tmp_path):
     with pytest.raises(FileNotFoundError):
-        E.load_emoji_data(tmp_path)
+        load_emoji_data(tmp_path)
     for split, text in [("train", "I love you,0\n"), ("val", "Pizza,4\n"), ("test", "i LOVE  you,0\n")]:
         _write(tmp_path / f"{split}.csv", "text,label\n" + text)
     with pytest.raises(ValueError, match="in both train and test"):
-        E.load_emoji_data(tmp_path)
+        load_emoji_data(tmp_path)
 
 
 def test_one_hot():
-    assert E.one_hot(np.array([2, 0])).tolist() == [[0, 0, 1, 0, 0], [1, 0, 0, 0, 0]]
+    assert one_hot(np.array([2, 0])).tolist() == [[0, 0, 1, 0, 0], [1, 0, 0, 0, 0]]
     with pytest.raises(ValueError):
-        E.one_hot(np.array([5]))
+        one_hot(np.array([5]))
 
 
 # ------------------------------------------------------------------------------------------ embeddings
@@ -113,16 +139,16 @@ def test_one_hot():
 
 def test_load_embeddings_sources(tmp_path):
     glove = _write(tmp_path / "tiny.txt", "love 1 0\npizza 0 1\n")
-    emb = E.load_embeddings(f"glove:{glove}")
+    emb = load_embeddings(f"glove:{glove}")
     assert emb.matrix.shape == (4, 2)
     assert emb.encode(["love zzz pizza"], 5).tolist() == [[2, 1, 3, 0, 0]]   # unknown -> 1, padding -> 0
     with pytest.raises(ValueError, match="embedding source"):
-        E.load_embeddings("word2vec")
+        load_embeddings("word2vec")
 
 
 def test_max_len_covers_every_training_sentence(emb, splits):
     texts = list(splits["train"]["text"])
-    max_len = E.choose_max_len(emb, texts)
+    max_len = choose_max_len(emb, texts)
     assert max_len == emb.lengths(texts).max()
     X = emb.encode(texts, max_len)
     assert ((X != 0).sum(axis=1) == emb.lengths(texts)).all()   # nothing cut
@@ -134,9 +160,9 @@ def test_unknown_words_are_not_padding(emb, trained):
     X = clf.encode(["I love 🦜 so much"], max_len=8)
     assert X[0, :5].tolist() == emb.ids("I love 🦜 so much") and X[0, 2] == emb.unk_id != emb.pad_id
     assert (X[0, 5:] == emb.pad_id).all()
-    mask = clf.model.get_layer(E.EMBEDDING_LAYER).compute_mask(X)
-    assert np.asarray(mask).tolist() == [[True] * 5 + [False] * 3]   # the unknown word is read, padding is not
-    assert np.abs(emb.matrix[emb.unk_id]).sum() > 0                   # and it has a vector of its own
+    mask = clf.model.get_layer(EMBEDDING_LAYER).compute_mask(X)
+    assert np.asarray(mask).tolist() == [[True] * 5 + [False] * 3]  # the unknown word is read, padding is not
+    assert np.abs(emb.matrix[emb.unk_id]).sum() > 0                  # and it has a vector of its own
     # the unknown word changes the input the LSTM sees (padding would not)
     assert not np.allclose(clf.predict_proba(["I love 🦜 so much"]), clf.predict_proba(["I love so much"]))
 
@@ -146,8 +172,8 @@ def test_unknown_words_are_not_padding(emb, trained):
 
 def test_mean_embeddings_ignore_padding(emb):
     short, long = emb.encode(["I love pizza"], 4), emb.encode(["I love pizza"], 12)
-    F = E.mean_embeddings(emb, short)
-    np.testing.assert_allclose(F, E.mean_embeddings(emb, long), rtol=1e-6)
+    F = mean_embeddings(emb, short)
+    np.testing.assert_allclose(F, mean_embeddings(emb, long), rtol=1e-6)
     np.testing.assert_allclose(F[0], emb.matrix[emb.ids("I love pizza")].mean(axis=0), rtol=1e-6)
 
 
@@ -156,11 +182,11 @@ def test_softmax_regression_learns_and_fit_baseline_chooses_on_validation():
     centres = rng.normal(size=(5, 8)) * 3
     y = np.repeat(np.arange(5), 20)
     F = centres[y] + rng.normal(size=(100, 8))
-    model = E.SoftmaxRegression(l2=1e-3).fit(F, y)
+    model = SoftmaxRegression(l2=1e-3).fit(F, y)
     p = model.predict_proba(F)
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
     assert np.mean(p.argmax(1) == y) > 0.95
-    _, table = E.fit_baseline(F[::2], y[::2], F[1::2], y[1::2], l2_grid=(1e-3, 1e3))
+    _, table = fit_baseline(F[::2], y[::2], F[1::2], y[1::2], l2_grid=(1e-3, 1e3))
     assert table["chosen"].sum() == 1
     chosen = table[table["chosen"]].iloc[0]
     assert chosen["l2"] == 1e-3 and chosen["val_accuracy"] == table["val_accuracy"].max()   # 1e3 underfits
@@ -173,10 +199,12 @@ def test_the_seed_design(trained):
     keras = import_keras()
     model = trained[0].model
     layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
-    assert [type(layer).__name__ for layer in layers] == ["Embedding", "LSTM", "Dropout", "LSTM", "Dropout", "Dense"]
+    assert [type(layer).__name__ for layer in layers] == ["Embedding", "LSTM", "Dropout",
+                                                          "LSTM", "Dropout", "Dense"]
     emb_layer, lstm1, drop1, lstm2, drop2, dense = layers
     assert emb_layer.mask_zero and not emb_layer.trainable and emb_layer.trainable_weights == []
-    assert (lstm1.units, lstm1.return_sequences, lstm2.units, lstm2.return_sequences) == (128, True, 128, False)
+    assert ((lstm1.units, lstm1.return_sequences, lstm2.units, lstm2.return_sequences)
+            == (128, True, 128, False))
     assert drop1.rate == drop2.rate == 0.5
     assert dense.units == 5
     assert isinstance(model.optimizer, keras.optimizers.Adam)
@@ -196,19 +224,20 @@ def test_exactly_one_softmax_and_probabilities_sum_to_one(trained):
     # The loss receives probabilities (not logits): a second softmax inside the loss would be wrong.
     loss = keras.losses.get(model.loss)
     assert getattr(loss, "__name__", "") == "categorical_crossentropy"
-    y = E.one_hot(np.array([0]))
+    y = one_hot(np.array([0]))
     np.testing.assert_allclose(float(keras.ops.convert_to_numpy(keras.ops.mean(loss(y, p[:1])))),
                                -np.log(p[0, 0]), rtol=1e-4)
 
 
 def test_the_embedding_stays_frozen_while_the_lstm_learns(trained, emb):
     clf, history, lstm_before = trained
-    assert clf.embeddings.is_standardized == E.STANDARDIZE
-    table = emb.standardized().matrix if E.STANDARDIZE else emb.matrix
-    np.testing.assert_array_equal(E.embedding_weights(clf.model), table)          # unchanged by fit
+    assert clf.embeddings.is_standardized == STANDARDIZE
+    table = emb.standardized().matrix if STANDARDIZE else emb.matrix
+    np.testing.assert_array_equal(embedding_weights(clf.model), table)          # unchanged by fit
     assert not np.allclose(clf.model.get_layer("lstm_1").get_weights()[0], lstm_before)  # these did train
     assert len(history) == 1 and history["best"].sum() == 1
-    assert {"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"} <= set(history.columns)
+    assert {"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
+            "seconds"} <= set(history.columns)
 
 
 def test_padding_does_not_change_the_prediction(trained):
@@ -220,9 +249,9 @@ def test_padding_does_not_change_the_prediction(trained):
 
 def test_initial_loss_is_about_ln5(emb, splits):
     seed_keras(0)
-    model = E.build_lstm(emb)
+    model = build_emoji_lstm(emb)
     X = emb.encode(list(splits["val"]["text"][:64]), 16)
-    loss = model.evaluate(X, E.one_hot(splits["val"]["label"].to_numpy()[:64]), verbose=0)[0]
+    loss = model.evaluate(X, one_hot(splits["val"]["label"].to_numpy()[:64]), verbose=0)[0]
     assert abs(loss - np.log(5)) < 0.1
 
 
@@ -231,12 +260,12 @@ def test_early_stopping_restores_the_best_epoch(emb, splits):
     tr, va = splits["train"].iloc[:48], splits["val"].iloc[:48]
     X_tr, X_va = emb.encode(list(tr["text"]), 12), emb.encode(list(va["text"]), 12)
     seed_keras(1)
-    model = E.build_lstm(emb, learning_rate=0.05)   # big steps: the val loss moves a lot
-    history = E.train_lstm(model, X_tr, tr["label"].to_numpy(), X_va, va["label"].to_numpy()[::-1].copy(),
+    model = build_emoji_lstm(emb, learning_rate=0.05)   # big steps: the val loss moves a lot
+    history = train_lstm(model, X_tr, tr["label"].to_numpy(), X_va, va["label"].to_numpy()[::-1].copy(),
                            epochs=3, patience=1)
     best = history[history["best"]].iloc[0]
     assert best["val_loss"] == history["val_loss"].min()
-    kept = model.evaluate(X_va, E.one_hot(va["label"].to_numpy()[::-1].copy()), verbose=0)[0]
+    kept = model.evaluate(X_va, one_hot(va["label"].to_numpy()[::-1].copy()), verbose=0)[0]
     assert kept == pytest.approx(best["val_loss"], rel=1e-4)
 
 
@@ -250,11 +279,11 @@ def test_a_seed_given_to_train_lstm_makes_training_independent_of_what_ran_befor
         import torch
 
         seed_keras(3)
-        model = E.build_lstm(emb)
+        model = build_emoji_lstm(emb)
         if draw_first:                    # what the notebook does between building and fitting, and more
             model.predict_on_batch(X_tr)
             torch.rand(3)
-        E.train_lstm(model, X_tr, y_tr, X_va, y_va, epochs=1, patience=1, seed=seed)
+        train_lstm(model, X_tr, y_tr, X_va, y_va, epochs=1, patience=1, seed=seed)
         return model.get_layer("lstm_1").get_weights()[0]
 
     np.testing.assert_array_equal(trained_weights(True, seed=3), trained_weights(False, seed=3))
@@ -269,8 +298,8 @@ def test_predict_returns_one_complete_answer_per_text_in_order(trained):
     assert [r["text"] for r in out] == SENTENCES
     for r in out:
         assert set(r) == {"text", "label", "emoji", "emoji_meaning", "confidence", "all_predictions"}
-        assert list(r["all_predictions"]) == list(E.EMOJIS)
-        assert r["emoji"] == E.EMOJIS[r["label"]] and r["emoji_meaning"] == E.NAMES[r["label"]]
+        assert list(r["all_predictions"]) == list(EMOJIS)
+        assert r["emoji"] == EMOJIS[r["label"]] and r["emoji_meaning"] == NAMES[r["label"]]
         assert r["confidence"] == max(r["all_predictions"].values())
         assert sum(r["all_predictions"].values()) == pytest.approx(1.0, abs=1e-5)
     with pytest.raises(ValueError, match="empty"):
@@ -279,11 +308,11 @@ def test_predict_returns_one_complete_answer_per_text_in_order(trained):
 
 def test_save_and_load_give_the_same_predictions(trained, saved):
     clf = trained[0]
-    meta = json.loads(E.metadata_path(saved).read_text(encoding="utf-8"))
-    assert meta["format"] == E.FORMAT and meta["embeddings"] == "minilm" and meta["max_len"] == clf.max_len
-    assert [d["emoji"] for d in meta["labels"]] == list(E.EMOJIS)
+    meta = json.loads(metadata_path(saved).read_text(encoding="utf-8"))
+    assert meta["format"] == FORMAT and meta["embeddings"] == "minilm" and meta["max_len"] == clf.max_len
+    assert [d["emoji"] for d in meta["labels"]] == list(EMOJIS)
     assert meta["standardized"] is clf.embeddings.is_standardized
-    loaded = E.EmojiClassifier.load(saved)
+    loaded = EmojiClassifier.load(saved)
     assert loaded.max_len == clf.max_len and loaded.info == clf.info
     assert loaded.embeddings.is_standardized == clf.embeddings.is_standardized
     np.testing.assert_array_equal(loaded.embeddings.matrix, clf.embeddings.matrix)
@@ -291,26 +320,26 @@ def test_save_and_load_give_the_same_predictions(trained, saved):
 
 
 def test_load_errors_are_clear(saved, tmp_path):
-    with pytest.raises(E.ModelLoadError, match="no emoji model.*train"):
-        E.EmojiClassifier.load(tmp_path / "missing.keras")
+    with pytest.raises(ModelLoadError, match="no emoji model.*train"):
+        EmojiClassifier.load(tmp_path / "missing.keras")
     copy = tmp_path / "copy.keras"
     copy.write_bytes(saved.read_bytes())
-    with pytest.raises(E.ModelLoadError, match="no metadata file"):
-        E.EmojiClassifier.load(copy)
-    meta = E.metadata_path(saved).read_text(encoding="utf-8")
-    E.metadata_path(copy).write_text("{not json", encoding="utf-8")
-    with pytest.raises(E.ModelLoadError, match="not readable JSON"):
-        E.EmojiClassifier.load(copy)
-    E.metadata_path(copy).write_text(meta.replace('"sad"', '"angry"'), encoding="utf-8")
-    with pytest.raises(E.ModelLoadError, match="labels"):
-        E.EmojiClassifier.load(copy)
-    E.metadata_path(copy).write_text(meta, encoding="utf-8")
+    with pytest.raises(ModelLoadError, match="no metadata file"):
+        EmojiClassifier.load(copy)
+    meta = metadata_path(saved).read_text(encoding="utf-8")
+    metadata_path(copy).write_text("{not json", encoding="utf-8")
+    with pytest.raises(ModelLoadError, match="not readable JSON"):
+        EmojiClassifier.load(copy)
+    metadata_path(copy).write_text(meta.replace('"sad"', '"angry"'), encoding="utf-8")
+    with pytest.raises(ModelLoadError, match="labels"):
+        EmojiClassifier.load(copy)
+    metadata_path(copy).write_text(meta, encoding="utf-8")
     copy.write_bytes(b"definitely not a zip file")
-    with pytest.raises(E.ModelLoadError, match="not a Keras model file"):
-        E.EmojiClassifier.load(copy)
+    with pytest.raises(ModelLoadError, match="not a Keras model file"):
+        EmojiClassifier.load(copy)
     copy.write_bytes(saved.read_bytes()[: len(saved.read_bytes()) // 2])   # a truncated download
-    with pytest.raises(E.ModelLoadError):
-        E.EmojiClassifier.load(copy)
+    with pytest.raises(ModelLoadError):
+        EmojiClassifier.load(copy)
 
 
 @pytest.mark.parametrize("standardized", [False, True])
@@ -318,17 +347,17 @@ def test_a_model_reloads_with_the_table_it_was_saved_with(emb, trained, tmp_path
     """The metadata says which table the model reads (raw or standardised); loading rebuilds that one."""
     table = emb.standardized() if standardized else emb
     seed_keras(0)
-    clf = E.EmojiClassifier(E.build_lstm(table), table, trained[0].max_len)     # untrained is enough here
-    loaded = E.EmojiClassifier.load(clf.save(tmp_path / "model.keras"))
+    clf = EmojiClassifier(build_emoji_lstm(table), table, trained[0].max_len)     # untrained is enough here
+    loaded = EmojiClassifier.load(clf.save(tmp_path / "model.keras"))
     assert loaded.embeddings.is_standardized is standardized
     np.testing.assert_array_equal(loaded.embeddings.matrix, table.matrix)
-    np.testing.assert_array_equal(E.embedding_weights(loaded.model), table.matrix)
+    np.testing.assert_array_equal(embedding_weights(loaded.model), table.matrix)
     np.testing.assert_allclose(loaded.predict_proba(SENTENCES), clf.predict_proba(SENTENCES), atol=1e-6)
 
 
 def test_train_emoji_model_refuses_a_standardised_table_with_standardize_false(emb, splits):
     with pytest.raises(ValueError, match="already standardised"):
-        E.train_emoji_model(emb=emb.standardized(), standardize=False, splits=splits, epochs=1)
+        train_emoji_model(emb=emb.standardized(), standardize=False, splits=splits, epochs=1)
 
 
 def test_save_wants_a_keras_file_name(trained, tmp_path):
@@ -338,9 +367,10 @@ def test_save_wants_a_keras_file_name(trained, tmp_path):
 
 def test_confusion_and_mistakes_tables():
     y_true, probs = np.array([0, 1, 1, 4]), np.eye(5)[[0, 1, 3, 2]] * 0.9 + 0.02
-    conf = E.confusion_table(y_true, probs.argmax(1))
-    assert conf.to_numpy().sum() == 4 and conf.iloc[1, 1] == 1 and conf.iloc[1, 3] == 1 and conf.iloc[4, 2] == 1
-    mistakes = E.mistakes_table(["a", "b", "c", "d"], y_true, probs)
+    conf = confusion_table(y_true, probs.argmax(1))
+    assert (conf.to_numpy().sum() == 4 and conf.iloc[1, 1] == 1 and conf.iloc[1, 3] == 1
+            and conf.iloc[4, 2] == 1)
+    mistakes = mistakes_table(["a", "b", "c", "d"], y_true, probs)
     assert list(mistakes["text"]) == ["c", "d"] and mistakes["predicted"][0] == "😞 sad"
 
 
@@ -348,7 +378,7 @@ def test_confusion_and_mistakes_tables():
 
 
 def test_cli_predict_prints_one_line_per_sentence(saved, trained, capsys):
-    assert E.main(["predict", "--model", str(saved), "I love you", "Let's eat"]) == 0
+    assert main(["predict", "--model", str(saved), "I love you", "Let's eat"]) == 0
     lines = capsys.readouterr().out.splitlines()
     expected = trained[0].predict(["I love you", "Let's eat"])
     assert len(lines) == 2
@@ -360,7 +390,8 @@ def test_cli_predict_prints_one_line_per_sentence(saved, trained, capsys):
 
 @pytest.mark.parametrize("command", ["predict", "serve"])
 def test_cli_missing_model_exits_with_status_2(tmp_path, command):
-    args = [sys.executable, "-m", "course_utils.emoji", command, "--model", str(tmp_path / "nope.keras")]
+    args = [sys.executable, "-m", "course_utils.lessons.emoji", command,
+            "--model", str(tmp_path / "nope.keras")]
     if command == "predict":
         args.append("hello")
     done = subprocess.run(args, check=False, capture_output=True, text=True, timeout=120, cwd=REPO)
@@ -381,7 +412,7 @@ def test_cli_applies_the_thread_policy(tmp_path, monkeypatch, threads):
     try:
         with threadpool_limits(None, user_api="blas"):   # BLAS gets its limits back on exit
             with pytest.raises(SystemExit):
-                E.main(["predict", "--model", str(tmp_path / "nope.keras"), "hello"])
+                main(["predict", "--model", str(tmp_path / "nope.keras"), "hello"])
             assert torch.get_num_threads() == int(threads)
     finally:
         torch.set_num_threads(before)
@@ -390,9 +421,9 @@ def test_cli_applies_the_thread_policy(tmp_path, monkeypatch, threads):
 def test_cli_unreadable_model_exits_with_status_2(saved, tmp_path, capsys):
     bad = tmp_path / "bad.keras"
     bad.write_bytes(b"garbage")
-    E.metadata_path(bad).write_text(E.metadata_path(saved).read_text(encoding="utf-8"), encoding="utf-8")
+    metadata_path(bad).write_text(metadata_path(saved).read_text(encoding="utf-8"), encoding="utf-8")
     with pytest.raises(SystemExit) as exit_info:
-        E.main(["serve", "--model", str(bad)])
+        main(["serve", "--model", str(bad)])
     assert exit_info.value.code == 2
     assert "not a Keras model file" in capsys.readouterr().err
 
@@ -400,11 +431,12 @@ def test_cli_unreadable_model_exits_with_status_2(saved, tmp_path, capsys):
 def test_cli_train_saves_a_model_that_predicts(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("COURSE_PROGRESS", "text")
     out = tmp_path / "m" / "emoji.keras"
-    assert E.main(["train", "--out", str(out), "--epochs", "1"]) == 0
-    assert out.is_file() and E.metadata_path(out).is_file()
+    assert main(["train", "--out", str(out), "--epochs", "1"]) == 0
+    assert out.is_file() and metadata_path(out).is_file()
     assert "validation accuracy" in capsys.readouterr().out
-    info = E.EmojiClassifier.load(out).info
-    assert info["epochs_run"] == 1 and info["train_sentences"] == len(pd.read_csv(REPO / "data/emoji/train.csv"))
+    info = EmojiClassifier.load(out).info
+    assert (info["epochs_run"] == 1
+            and info["train_sentences"] == len(pd.read_csv(REPO / "data/emoji/train.csv")))
 
 
 def test_selection_summary_applies_the_rule():
@@ -413,15 +445,15 @@ def test_selection_summary_applies_the_rule():
                          "learning_rate": [1e-3] * 6, "seed": [0, 1] * 3,
                          "val_accuracy": [0.90, 0.90, 0.899, 0.901, 0.80, 0.99],
                          "val_loss": [0.40, 0.40, 0.30, 0.30, 0.20, 0.20]})
-    summary = E.selection_summary(runs, tie=0.002)
+    summary = selection_summary(runs, tie=0.002)
     assert list(summary["table"]) == ["raw", "standardised", "other"]
     # means 0.900 (loss 0.40), 0.900 (0.30), 0.895 (0.20): the third has the lowest loss but is out of the tie
     assert list(summary["chosen"]) == [False, True, False]
     assert summary.loc[1, "min_val_accuracy"] == 0.899 and summary.loc[1, "max_val_accuracy"] == 0.901
     assert list(summary["seeds"]) == [2, 2, 2]
     runs.loc[[0, 1], "val_accuracy"] = 0.901     # raw: mean 0.901 (loss 0.40), standardised 0.900 (0.30)
-    assert list(E.selection_summary(runs, tie=0.0)["chosen"]) == [True, False, False]     # accuracy alone
-    assert list(E.selection_summary(runs, tie=0.002)["chosen"]) == [False, True, False]   # tie: loss decides
+    assert list(selection_summary(runs, tie=0.0)["chosen"]) == [True, False, False]     # accuracy alone
+    assert list(selection_summary(runs, tie=0.002)["chosen"]) == [False, True, False]   # tie: loss decides
 
 
 def test_the_course_uses_the_setting_the_selection_log_chose():
@@ -432,5 +464,5 @@ def test_the_course_uses_the_setting_the_selection_log_chose():
     assert all(s == [0, 1, 2] for s in seeds)
     settings = runs.groupby(["table", "learning_rate"]).ngroups
     assert set(runs["table"]) == {"raw", "standardised"} and len(runs) == 3 * settings
-    chosen = E.selection_summary(runs).query("chosen").iloc[0]
-    assert (chosen["table"] == "standardised", chosen["learning_rate"]) == (E.STANDARDIZE, E.LEARNING_RATE)
+    chosen = selection_summary(runs).query("chosen").iloc[0]
+    assert (chosen["table"] == "standardised", chosen["learning_rate"]) == (STANDARDIZE, LEARNING_RATE)

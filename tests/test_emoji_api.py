@@ -20,9 +20,11 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from course_utils import emoji as E
-from course_utils.emoji_api import MAX_BATCH, MAX_CHARS, create_app
 from course_utils.keras_setup import seed_keras
+from course_utils.lessons.emoji.api import MAX_BATCH, MAX_CHARS, create_app
+from course_utils.lessons.emoji.classifier import EmojiClassifier, ModelLoadError
+from course_utils.lessons.emoji.data import EMOJIS, NAMES
+from course_utils.lessons.emoji.model import build_emoji_lstm, load_embeddings
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -32,9 +34,9 @@ KEYS = {"text", "label", "emoji", "emoji_meaning", "confidence", "all_prediction
 
 @pytest.fixture(scope="session")
 def classifier():
-    emb = E.load_embeddings("minilm")
+    emb = load_embeddings("minilm")
     seed_keras(0)
-    return E.EmojiClassifier(E.build_lstm(emb), emb, max_len=16)
+    return EmojiClassifier(build_emoji_lstm(emb), emb, max_len=16)
 
 
 @pytest.fixture(scope="session")
@@ -51,11 +53,11 @@ def saved(classifier, tmp_path_factory):
 def check_prediction(answer: dict, text: str, expected_probs: np.ndarray):
     assert set(answer) == KEYS
     assert answer["text"] == text
-    assert list(answer["all_predictions"]) == list(E.EMOJIS)
+    assert list(answer["all_predictions"]) == list(EMOJIS)
     probs = np.array(list(answer["all_predictions"].values()))
     np.testing.assert_allclose(probs, expected_probs, atol=1e-5)
     assert answer["label"] == int(np.argmax(expected_probs))
-    assert answer["emoji"] == E.EMOJIS[answer["label"]] and answer["emoji_meaning"] == E.NAMES[answer["label"]]
+    assert answer["emoji"] == EMOJIS[answer["label"]] and answer["emoji_meaning"] == NAMES[answer["label"]]
     assert answer["confidence"] == pytest.approx(probs.max())
 
 
@@ -117,7 +119,7 @@ def test_create_app_from_a_path(saved, classifier):
 
 
 def test_create_app_with_a_missing_model_fails_at_once(tmp_path):
-    with pytest.raises(E.ModelLoadError, match="no emoji model"):
+    with pytest.raises(ModelLoadError, match="no emoji model"):
         create_app(tmp_path / "missing.keras")
 
 
@@ -184,8 +186,8 @@ def test_the_real_server_under_200_requests_from_8_threads(saved, classifier):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [sys.executable, "-m", "course_utils.emoji", "serve", "--model", str(saved), "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
+        [sys.executable, "-m", "course_utils.lessons.emoji", "serve", "--model", str(saved),
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "COURSE_MODE": "quick", "OMP_NUM_THREADS": "1"})
     try:
@@ -242,7 +244,7 @@ def test_the_real_server_under_200_requests_from_8_threads(saved, classifier):
 
 
 def test_the_server_refuses_to_start_without_a_model(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "course_utils.emoji", "serve", "--model",
+    done = subprocess.run([sys.executable, "-m", "course_utils.lessons.emoji", "serve", "--model",
                            str(tmp_path / "none.keras"), "--port", str(free_port())],
                           check=False, capture_output=True, text=True, timeout=120, cwd=REPO)
     assert done.returncode == 2 and "no emoji model" in done.stderr

@@ -3,15 +3,23 @@
 import numpy as np
 import pytest
 
-from course_utils.forecasting import (LinearAR, StandardScaler, free_run, make_windows, moving_average_forecast,
-                                      persistence_forecast, split_series)
+from course_utils.lessons.forecasting import (
+    LinearAR,
+    StandardScaler,
+    free_run,
+    make_windows,
+    moving_average_forecast,
+    persistence_forecast,
+    split_series,
+)
 
 
 def test_split_series_keeps_time_order_and_covers_everything():
     series = np.arange(20.0)
     train, val, test = split_series(series, (0.7, 0.15, 0.15))
     assert (len(train), len(val), len(test)) == (14, 3, 3)
-    np.testing.assert_array_equal(np.concatenate([train, val, test]), series)   # in order, nothing lost or shuffled
+    # in order, nothing lost or shuffled
+    np.testing.assert_array_equal(np.concatenate([train, val, test]), series)
     assert train[-1] < val[0] < test[0]
     assert [len(p) for p in split_series(np.zeros(1000), (0.6, 0.2, 0.2))] == [600, 200, 200]
     with pytest.raises(ValueError, match="summing to 1"):
@@ -64,7 +72,8 @@ def test_persistence_and_moving_average():
 def test_linear_ar_recovers_known_coefficients():
     rng = np.random.default_rng(0)
     series = np.zeros(5000)
-    for n in range(2, len(series)):                              # AR(2): x_n = 0.5 x_{n-2} + 0.3 x_{n-1} + 2 + noise
+    # AR(2): x_n = 0.5 x_{n-2} + 0.3 x_{n-1} + 2 + noise
+    for n in range(2, len(series)):
         series[n] = 0.5 * series[n - 2] + 0.3 * series[n - 1] + 2.0 + 0.1 * rng.standard_normal()
     X, y = make_windows(series, 2)
     ar = LinearAR().fit(X, y)
@@ -98,7 +107,8 @@ def test_free_run_feeds_predictions_back():
 
     out = free_run(plus_one, np.array([0.0, 5.0, 10.0]), 4)
     np.testing.assert_array_equal(out, [11.0, 12.0, 13.0, 14.0])
-    np.testing.assert_array_equal(seen[1], [5.0, 10.0, 11.0])   # the oldest value dropped, the prediction appended
+    # the oldest value dropped, the prediction appended
+    np.testing.assert_array_equal(seen[1], [5.0, 10.0, 11.0])
     np.testing.assert_array_equal(seen[3], [11.0, 12.0, 13.0])  # after L steps: only its own predictions
     # Fed back, an exact linear model continues a clean sine
     s = np.sin(np.arange(300) * 0.1)

@@ -6,11 +6,28 @@ Each check uses a random upstream gradient and must reach a max relative error b
 
 import numpy as np
 import pytest
-
 from conftest import GRADCHECK_REPORT
-from course_utils import (LSTM, Conv1D, Dense, Dropout, Embedding, GlobalMaxPool1D, ReLU, Sequential, Sigmoid,
-                          Tanh, bce_with_logits, check_layer_gradients, check_loss_gradient, check_model_gradients,
-                          mse, numerical_gradient, rel_error, softmax_cross_entropy)
+
+from course_utils import (
+    LSTM,
+    Conv1D,
+    Dense,
+    Dropout,
+    Embedding,
+    GlobalMaxPool1D,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+    bce_with_logits,
+    check_layer_gradients,
+    check_loss_gradient,
+    check_model_gradients,
+    mse,
+    numerical_gradient,
+    rel_error,
+    softmax_cross_entropy,
+)
 
 TOL = 1e-7
 F64 = np.float64
@@ -30,7 +47,8 @@ def away_from_kinks(x, margin=1e-3):
 
 @pytest.mark.parametrize("shape", [(4, 5), (3, 4, 5)])
 def test_dense(rng, shape):
-    assert_small(f"Dense {shape}", check_layer_gradients(Dense(5, 3, rng=rng, dtype=F64), rng.standard_normal(shape)))
+    assert_small(f"Dense {shape}",
+                 check_layer_gradients(Dense(5, 3, rng=rng, dtype=F64), rng.standard_normal(shape)))
 
 
 def test_embedding_with_repeated_ids(rng):
@@ -129,8 +147,8 @@ def test_whole_model_embedding_conv_lstm_dense(rng):
 
 def test_whole_float_model_with_parameter_free_layers_in_float64(rng):
     """Parameter-free layers follow the input's dtype, so a float64 model stays float64 (and checks)."""
-    model = Sequential([Dense(5, 8, rng=rng, dtype=F64), Tanh(), Dropout(0.5), Dense(8, 6, rng=rng, dtype=F64),
-                        Sigmoid(), Dense(6, 3, rng=rng, dtype=F64)])
+    model = Sequential([Dense(5, 8, rng=rng, dtype=F64), Tanh(), Dropout(0.5),
+                        Dense(8, 6, rng=rng, dtype=F64), Sigmoid(), Dense(6, 3, rng=rng, dtype=F64)])
     x = rng.standard_normal((4, 7, 5))
     y = rng.standard_normal((4, 7, 3))
     assert model.forward(x).dtype == np.float64
@@ -152,11 +170,13 @@ def test_softmax_cross_entropy_sequence_with_ignored_padding(rng):
 
 
 def test_mse(rng):
-    assert_small("mse", {"pred": check_loss_gradient(mse, rng.standard_normal((5, 1)), rng.standard_normal((5, 1)))})
+    assert_small("mse",
+                 {"pred": check_loss_gradient(mse, rng.standard_normal((5, 1)), rng.standard_normal((5, 1)))})
 
 
 def test_bce_with_logits(rng):
-    err = check_loss_gradient(bce_with_logits, rng.standard_normal((5, 3)), rng.integers(0, 2, (5, 3)).astype(F64))
+    err = check_loss_gradient(bce_with_logits, rng.standard_normal((5, 3)),
+                              rng.integers(0, 2, (5, 3)).astype(F64))
     assert_small("bce_with_logits", {"logits": err})
 
 

@@ -1,4 +1,5 @@
-"""Tests of course_utils.images (lesson 07): the npz loader, augmentation, the CNN, training, metrics, Grad-CAM.
+"""Tests of course_utils.lessons.pneumonia (lesson 07): the npz loader, augmentation, the CNN, training,
+metrics, Grad-CAM.
 
 Every npz file is written by the test into a temporary folder; the real mirror file is read only
 if it is there.
@@ -12,10 +13,32 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils.images import (ImageDataset, ImageStandardize, adjust_intensity, affine_theta, apply_affine,
-                                 binary_metrics, build_cnn, count_parameters, gaussian_blur, grad_cam, load_npz_images,
-                                 pneumonia_data_name, predict_logits, predict_proba, random_affine, random_intensity,
-                                 shifted_copy, subsample_class, to_tensor, train_classifier, youden_threshold)
+from course_utils.lessons.pneumonia.augmentation import (
+    adjust_intensity,
+    affine_theta,
+    apply_affine,
+    gaussian_blur,
+    random_affine,
+    random_intensity,
+    shifted_copy,
+)
+from course_utils.lessons.pneumonia.data import (
+    ImageDataset,
+    load_npz_images,
+    pneumonia_data_name,
+    subsample_class,
+    to_tensor,
+)
+from course_utils.lessons.pneumonia.gradcam import grad_cam
+from course_utils.lessons.pneumonia.model import (
+    ImageStandardize,
+    build_cnn,
+    count_parameters,
+    predict_logits,
+    predict_proba,
+)
+from course_utils.lessons.pneumonia.training import train_classifier
+from course_utils.metrics import binary_metrics, youden_threshold
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED_XRAYS = REPO / "data" / "pneumoniamnist_28_balanced.npz"  # ships with the course
@@ -29,7 +52,8 @@ def make_arrays(size: int = 8, seed: int = 0) -> dict[str, np.ndarray]:
     arrays = {}
     for split, (n0, n1) in COUNTS.items():
         arrays[f"{split}_images"] = rng.integers(0, 256, (n0 + n1, size, size), dtype=np.uint8)
-        arrays[f"{split}_labels"] = rng.permutation(np.r_[np.zeros(n0), np.ones(n1)]).astype(np.uint8)[:, None]
+        labels = rng.permutation(np.r_[np.zeros(n0), np.ones(n1)])
+        arrays[f"{split}_labels"] = labels.astype(np.uint8)[:, None]
     return arrays
 
 
@@ -107,13 +131,16 @@ def test_missing_key(tmp_path):
 
 @pytest.mark.parametrize("change, message", [
     (lambda a: a.update(train_images=a["train_images"].astype(np.float32)), "train_images should be uint8"),
-    (lambda a: a.update(test_images=np.zeros((7, 8, 8, 3), np.uint8)), r"test_images should have shape \(N, H, W\)"),
+    (lambda a: a.update(test_images=np.zeros((7, 8, 8, 3), np.uint8)),
+     r"test_images should have shape \(N, H, W\)"),
     (lambda a: a.update(val_images=np.zeros((6, 4, 4), np.uint8)), r"val_images are \(4, 4\) pixels"),
     (lambda a: a.update(val_images=np.zeros((0, 8, 8), np.uint8), val_labels=np.zeros((0, 1), np.uint8)),
      "val_images is empty"),
     (lambda a: a.update(test_labels=a["test_labels"][:-1]), "test has 7 images but 6 labels"),
-    (lambda a: a.update(train_labels=np.zeros((10, 2), np.uint8)), r"train_labels should have shape \(N, 1\)"),
-    (lambda a: a.update(train_labels=a["train_labels"].astype(np.float32)), "train_labels should be integers"),
+    (lambda a: a.update(train_labels=np.zeros((10, 2), np.uint8)),
+     r"train_labels should have shape \(N, 1\)"),
+    (lambda a: a.update(train_labels=a["train_labels"].astype(np.float32)),
+     "train_labels should be integers"),
 ])
 def test_wrong_layout(tmp_path, change, message):
     arrays = make_arrays()
@@ -180,7 +207,8 @@ def batch():
 
 def test_identity_and_rotation_by_zero_leave_images_unchanged(batch):
     assert torch.equal(apply_affine(batch, affine_theta(0.0).expand(4, 2, 3)), batch)
-    assert torch.equal(apply_affine(batch, affine_theta([0.0] * 4, scale=1.0, shift_x=0.0, shift_y=0.0)), batch)
+    theta = affine_theta([0.0] * 4, scale=1.0, shift_x=0.0, shift_y=0.0)
+    assert torch.equal(apply_affine(batch, theta), batch)
 
 
 def test_flip_is_exactly_a_flip(batch):
@@ -214,7 +242,8 @@ def test_random_affine(batch):
     g = torch.Generator().manual_seed(1)
     out, p = random_affine(batch, g, return_params=True)
     assert out.shape == batch.shape and out.dtype == batch.dtype and not torch.equal(out, batch)
-    assert p["angle"].abs().max() <= 15 and p["shift_x"].abs().max() <= 0.1 and p["shift_y"].abs().max() <= 0.1
+    assert (p["angle"].abs().max() <= 15 and p["shift_x"].abs().max() <= 0.1
+            and p["shift_y"].abs().max() <= 0.1)
     assert p["scale"].min() >= 0.9 and p["scale"].max() <= 1.1 and p["flip"].dtype == torch.bool
     again = random_affine(batch, torch.Generator().manual_seed(1))
     assert torch.equal(out, again)                                             # seeded: repeatable
@@ -248,7 +277,8 @@ def test_gaussian_blur_zero_is_the_identity_and_constants_stay(batch):
 def test_gaussian_blur_matches_a_2d_convolution():
     # Away from the edges the separable blur is the 2-D convolution with the outer product of 1-D Gaussians
     x = torch.zeros(1, 1, 15, 15, dtype=torch.float64)
-    x[0, 0, 7, 7] = 1.0                                                     # an impulse: the output is the kernel
+    # an impulse: the output is the kernel
+    x[0, 0, 7, 7] = 1.0
     sigma = 1.2
     d = np.arange(-4, 5)
     k = np.exp(-0.5 * (d / sigma) ** 2)
@@ -307,9 +337,11 @@ def test_random_intensity(batch):
     assert out.shape == big.shape and out.dtype == big.dtype and 0 <= out.min() and out.max() <= 1
     assert 0.7 <= p["gamma"].min() and p["gamma"].max() <= 1.4 and 0.7 <= p["contrast"].min() <= 1.3
     assert p["brightness"].abs().max() <= 0.1 and 0 <= p["blur"].min() and p["blur"].max() <= 0.8
-    _, wide = random_intensity(torch.zeros(1000, 1, 2, 2), g, gamma=(0.25, 4.0), blur=(0, 0), return_params=True)
-    assert (wide["gamma"] < 1).float().mean().item() == pytest.approx(0.5, abs=0.06)  # log-uniform: as likely
-    assert wide["gamma"].min() >= 0.25 and wide["gamma"].max() <= 4.0                  # to darken as to brighten
+    _, wide = random_intensity(torch.zeros(1000, 1, 2, 2), g, gamma=(0.25, 4.0), blur=(0, 0),
+                               return_params=True)
+    # log-uniform: as likely to darken as to brighten
+    assert (wide["gamma"] < 1).float().mean().item() == pytest.approx(0.5, abs=0.06)
+    assert wide["gamma"].min() >= 0.25 and wide["gamma"].max() <= 4.0
     torch.testing.assert_close(out, adjust_intensity(big, **p))              # the draws are what was applied
     again = random_intensity(big, torch.Generator().manual_seed(4))
     assert torch.equal(out, again)                                           # seeded: repeatable
@@ -327,10 +359,12 @@ def test_shifted_copy():
     images = (np.random.default_rng(0).random((7, 28, 28)) * 255).astype(np.uint8)
     same, params = shifted_copy(images, seed=0)                              # nothing asked: the images back
     assert np.array_equal(same, images) and params.empty
-    kw = {"geometry": {"max_rotation": 10.0, "max_shift": 0.05}, "intensity": {"gamma": (0.6, 1.6), "noise": 0.01}}
+    kw = {"geometry": {"max_rotation": 10.0, "max_shift": 0.05},
+          "intensity": {"gamma": (0.6, 1.6), "noise": 0.01}}
     a, pa = shifted_copy(images, seed=5, **kw)
     assert a.dtype == np.uint8 and a.shape == images.shape and not np.array_equal(a, images)
-    assert len(pa) == 7 and list(pa.index) == list(range(7)) and {"angle", "scale", "gamma", "blur"} <= set(pa)
+    assert (len(pa) == 7 and list(pa.index) == list(range(7))
+            and {"angle", "scale", "gamma", "blur"} <= set(pa))
     assert pa["scale"].eq(1.0).all() and not pa["flip"].any() and pa["angle"].abs().max() <= 10
     assert pa["contrast"].eq(1.0).all() and pa["blur"].eq(0.0).all()        # not asked for: left alone
     assert pa["gamma"].between(0.6, 1.6).all() and pa["gamma"].std() > 0.1
@@ -348,7 +382,8 @@ def test_model_shape_and_parameter_count():
     torch.manual_seed(0)
     model = build_cnn(28, mean=0.5, std=0.25)
     assert model.sizes == [28, 14, 7, 3, 1] and len(model.blocks) == 4
-    conv = sum(9 * c_in * c_out + c_out + 2 * c_out for c_in, c_out in [(1, 32), (32, 64), (64, 128), (128, 256)])
+    conv = sum(9 * c_in * c_out + c_out + 2 * c_out
+               for c_in, c_out in [(1, 32), (32, 64), (64, 128), (128, 256)])
     dense = (256 * 1 * 1 * 256 + 256) + (256 * 128 + 128) + (128 + 1)
     assert count_parameters(model) == conv + dense == 487_617
     model.eval()
@@ -380,12 +415,15 @@ def test_image_standardize_removes_brightness_and_contrast():
     assert torch.all((z.std(dim=(1, 2, 3), unbiased=False) - 1).abs() < 0.15)   # 1 up to eps / std
     torch.manual_seed(0)
     model = build_cnn(8, normalize="image").eval()
-    assert isinstance(model.standardize, ImageStandardize) and count_parameters(model) == count_parameters(build_cnn(8))
-    other_exposure = 0.8 * (x - x.mean()) + x.mean() + 0.05                      # flatter and brighter, in [0, 1]
+    assert (isinstance(model.standardize, ImageStandardize)
+            and count_parameters(model) == count_parameters(build_cnn(8)))
+    # flatter and brighter, in [0, 1]
+    other_exposure = 0.8 * (x - x.mean()) + x.mean() + 0.05
     seen = model.standardize(other_exposure) - model.standardize(x)                 # what the first conv gets
     assert seen.abs().max() < 0.05                                                  # the same, up to eps
-    dataset = build_cnn(8, mean=0.45, std=0.15).eval()                               # fixed numbers: the change
-    assert (dataset.standardize(other_exposure) - dataset.standardize(x)).abs().mean() > 0.2   # gets through
+    # fixed numbers: the change gets through
+    dataset = build_cnn(8, mean=0.45, std=0.15).eval()
+    assert (dataset.standardize(other_exposure) - dataset.standardize(x)).abs().mean() > 0.2
     with pytest.raises(ValueError, match="normalize must be 'dataset' or 'image'"):
         build_cnn(8, normalize="batch")
     with pytest.raises(ValueError, match="eps must be positive"):
@@ -404,7 +442,8 @@ def test_predict_proba_ensemble_and_flip():
     np.testing.assert_allclose(predict_proba(models, x), (p0 + p1) / 2)          # an ensemble: the mean
     mirrored = sigmoid(predict_logits(models[0], x[:, :, ::-1].copy()))
     np.testing.assert_allclose(predict_proba(models[0], x, flip=True), (p0 + mirrored) / 2, rtol=1e-6)
-    assert not np.allclose(p0, mirrored)                                          # the flip did change something
+    # the flip did change something
+    assert not np.allclose(p0, mirrored)
     with pytest.raises(ValueError, match="non-empty list of models"):
         predict_proba([], x)
 
@@ -428,16 +467,18 @@ def test_train_classifier_stops_early_restores_the_best_epoch_and_repeats():
 
     def run():
         torch.manual_seed(0)
-        model = build_cnn(8, channels=(4, 8), hidden=(8,), conv_dropout=0.0, dense_dropout=0.0, mean=0.35, std=0.3)
-        history = train_classifier(model, train, val, epochs=12, batch_size=32, lr=1e-2, patience=3, progress=False,
-                                   pos_weight=1.5, device="cpu", seed=0)
+        model = build_cnn(8, channels=(4, 8), hidden=(8,), conv_dropout=0.0, dense_dropout=0.0,
+                          mean=0.35, std=0.3)
+        history = train_classifier(model, train, val, epochs=12, batch_size=32, lr=1e-2, patience=3,
+                                   progress=False, pos_weight=1.5, device="cpu", seed=0)
         return model, history
 
     model, history = run()
-    assert list(history.columns) == ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr",
-                                     "seconds", "best"]
+    assert list(history.columns) == ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
+                                     "lr", "seconds", "best"]
     best = history.loc[history["best"], "epoch"].item()
-    assert history["best"].sum() == 1 and history.loc[history["best"], "val_loss"].item() == history["val_loss"].min()
+    assert (history["best"].sum() == 1
+            and history.loc[history["best"], "val_loss"].item() == history["val_loss"].min())
     assert best < len(history) < 12 and len(history) == best + 3          # stopped 3 epochs after the best
     logits = torch.from_numpy(predict_logits(model, val[0])).float()     # float32, as in training
     restored = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(1.5))(logits, torch.tensor(val[1]).float())
@@ -457,8 +498,10 @@ def test_train_classifier_augments_training_batches_only():
 
     torch.manual_seed(0)
     model = build_cnn(8, channels=(4,), hidden=(4,))
-    history = train_classifier(model, train, val, epochs=2, batch_size=32, progress=False, augment=spy, device="cpu")
-    assert calls == [(32, 1, 8, 8)] * 4 and len(history) == 2                    # 2 batches x 2 epochs, no val
+    history = train_classifier(model, train, val, epochs=2, batch_size=32, progress=False, augment=spy,
+                               device="cpu")
+    # 2 batches x 2 epochs, no val
+    assert calls == [(32, 1, 8, 8)] * 4 and len(history) == 2
 
 
 def test_train_classifier_monitors_other_sets_without_choosing_by_them():
@@ -467,8 +510,8 @@ def test_train_classifier_monitors_other_sets_without_choosing_by_them():
     def run(monitor):
         torch.manual_seed(0)
         model = build_cnn(8, channels=(4,), hidden=(4,), mean=0.35, std=0.3)
-        return model, train_classifier(model, train, val, epochs=3, batch_size=32, progress=False, device="cpu",
-                                       monitor=monitor)
+        return model, train_classifier(model, train, val, epochs=3, batch_size=32, progress=False,
+                                       device="cpu", monitor=monitor)
 
     model, history = run({"shifted": other})
     assert list(history.columns) == ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
@@ -495,7 +538,8 @@ def test_binary_metrics_hand_example():
     assert m["accuracy"] == pytest.approx(4 / 6) and m["precision"] == pytest.approx(2 / 3)
     assert m["recall"] == pytest.approx(2 / 3) and m["specificity"] == pytest.approx(2 / 3)
     assert m["f1"] == pytest.approx(2 / 3)
-    assert m["auc"] == pytest.approx(8 / 9)   # 8 of the 9 (pneumonia, normal) pairs are ranked right (0.4 < 0.6)
+    # 8 of the 9 (pneumonia, normal) pairs are ranked right (0.4 < 0.6)
+    assert m["auc"] == pytest.approx(8 / 9)
     m = binary_metrics(y, prob, 0.65)          # only 0.7 and 0.9 count as pneumonia
     assert (m["tp"], m["fp"], m["tn"], m["fn"]) == (2, 0, 3, 1) and m["precision"] == 1.0
     assert m["f1"] == pytest.approx(0.8) and m["auc"] == pytest.approx(8 / 9)

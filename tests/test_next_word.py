@@ -1,4 +1,4 @@
-"""Tests of course_utils.next_word: the two models (gradients, probabilities, determinism), the
+"""Tests of course_utils.lessons.next_word: the two models (gradients, probabilities, determinism), the
 baselines and metrics (expected values written out by hand), training, and the weight file."""
 
 from __future__ import annotations
@@ -7,16 +7,30 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import GRADCHECK_REPORT
+
 from course_utils import check_model_gradients, softmax, softmax_cross_entropy
-from course_utils.next_word import (BigramModel, CNNLSTMNextWord, CNNNextWord, UnigramModel, accuracy,
-                                    choose_bigram_weight, cross_entropy, float64_copy, load_model,
-                                    next_word_metrics, perplexity, save_model, target_rank, top5_accuracy,
-                                    top_k_accuracy, train_cnn, train_cnn_lstm)
+from course_utils.lessons.next_word.corpus import create_examples, load_medical_corpus, split_sentences
+from course_utils.lessons.next_word.evaluation import next_word_metrics, predict_next
+from course_utils.lessons.next_word.models import (
+    CNNLSTMNextWord,
+    CNNNextWord,
+    float64_copy,
+    load_model,
+    save_model,
+)
+from course_utils.lessons.next_word.ngrams import BigramModel, UnigramModel, choose_bigram_weight
+from course_utils.lessons.next_word.training import train_cnn, train_cnn_lstm
+from course_utils.metrics import (
+    accuracy,
+    cross_entropy,
+    perplexity,
+    target_rank,
+    top5_accuracy,
+    top_k_accuracy,
+)
 from course_utils.paths import data_dir
-from course_utils.text import (build_vocab, create_examples, load_medical_corpus, predict_next,
-                               split_sentences, texts_to_sequences)
+from course_utils.text import build_vocab, texts_to_sequences
 
 F64 = np.float64
 TOL = 1e-7
@@ -333,7 +347,8 @@ def test_the_committed_weights_of_lesson_05():
 
 
 def test_training_speed_times_each_batch_size_on_the_same_examples():
-    from course_utils.next_word import CNNNextWord, training_speed
+    from course_utils.lessons.next_word.models import CNNNextWord
+    from course_utils.lessons.next_word.training import training_speed
 
     rng = np.random.default_rng(0)
     X, Y = rng.integers(0, 30, size=(40, 5)), rng.integers(0, 30, size=40)

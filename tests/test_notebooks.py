@@ -18,7 +18,7 @@ import nbformat
 import pytest
 
 from course_utils.data import REGISTRY
-from course_utils.images import pneumonia_data_name
+from course_utils.lessons.pneumonia.data import pneumonia_data_name
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
@@ -66,15 +66,17 @@ def requested_data(path: Path, mode: str) -> set[str]:
         if func == "fetch":
             found.add(constant(args.get(0, args.get("name_or_datafile")), names, mode))
         elif func == "load_pneumonia":
-            source = constant(args.get(0, args.get("source")), names, mode) if (0 in args or "source" in args) \
-                else "balanced"
-            size = constant(args.get(1, args.get("size")), names, mode) if (1 in args or "size" in args) else 28
+            source = (constant(args.get(0, args.get("source")), names, mode)
+                      if (0 in args or "source" in args) else "balanced")
+            size = (constant(args.get(1, args.get("size")), names, mode)
+                    if (1 in args or "size" in args) else 28)
             found.add(pneumonia_data_name(source, size))
     return found
 
 
 def test_the_scan_follows_names_and_pick(tmp_path):
-    source = 'SOURCE = "official"\nSIZE = pick(quick=28, full=64)\nd = load_pneumonia(SOURCE, SIZE)\nfetch("dickens")\n'
+    source = ('SOURCE = "official"\nSIZE = pick(quick=28, full=64)\n'
+              'd = load_pneumonia(SOURCE, SIZE)\nfetch("dickens")\n')
     path = tmp_path / "probe.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)]), path)
     assert requested_data(path, "quick") == {"pneumoniamnist_28", "dickens"}
@@ -116,4 +118,5 @@ def test_saved_notebook_metadata_and_progress_lines(path):
         for out in cell.get("outputs", []):
             text = out.get("text", "")
             assert "\r" not in text, f"cell {i}: a progress bar redrawn in the saved output"
-            assert "application/vnd.jupyter.widget-view+json" not in out.get("data", {}), f"cell {i}: a widget"
+            assert "application/vnd.jupyter.widget-view+json" not in out.get("data", {}), (
+                f"cell {i}: a widget")

@@ -1,17 +1,30 @@
-"""Optimizers and clipping against torch.optim; the training loop: learns, stops early, repeats bit for bit."""
+"""Optimizers and clipping against torch.optim;
+the training loop: learns, stops early, repeats bit for bit."""
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from course_utils import (LSTM, SGD, Adam, Dense, Dropout, ReLU, Sequential, clip_grad_norm, mse,
-                          seed_everything, softmax_cross_entropy)
+from course_utils import (
+    LSTM,
+    SGD,
+    Adam,
+    Dense,
+    Dropout,
+    ReLU,
+    Sequential,
+    clip_grad_norm,
+    mse,
+    seed_everything,
+    softmax_cross_entropy,
+)
 from course_utils.training import evaluate, minibatches, train
 
 
 def run_steps(make_ours, make_theirs, rng, steps=5):
-    """Apply the same gradients for ``steps`` steps with our optimizer and PyTorch's; return both parameters."""
+    """Apply the same gradients for ``steps`` steps with our optimizer and PyTorch's;
+    return both parameters."""
     w0 = rng.standard_normal((3, 4))
     grads = [rng.standard_normal((3, 4)) for _ in range(steps)]
     ours = {"w": w0.copy()}
@@ -104,14 +117,15 @@ def fit_spirals(seed, epochs=30, **kw):
     X, y = spirals()
     model = Sequential([Dense(2, 32), ReLU(), Dropout(0.1), Dense(32, 3)])  # dropout: random draws too
     history = train(model, softmax_cross_entropy, Adam(model.params, lr=0.02), (X, y), (X, y),
-                    epochs=epochs, batch_size=32, clip_norm=5.0, metrics={"accuracy": accuracy}, progress=False, **kw)
+                    epochs=epochs, batch_size=32, clip_norm=5.0, metrics={"accuracy": accuracy},
+                    progress=False, **kw)
     return model, history
 
 
 def test_training_learns_and_logs(rng):
     model, history = fit_spirals(0)
-    assert list(history.columns) == ["epoch", "train_loss", "val_loss", "val_accuracy", "seconds", "eval_seconds",
-                                     "grad_norm"]
+    assert list(history.columns) == ["epoch", "train_loss", "val_loss", "val_accuracy", "seconds",
+                                     "eval_seconds", "grad_norm"]
     assert history["train_loss"].iloc[0] > 0.9   # about ln 3 = 1.10 at the start
     assert history["train_loss"].iloc[-1] < 0.3
     assert history["val_accuracy"].iloc[-1] > 0.9

@@ -23,7 +23,8 @@ def test_text_mode_prints_one_final_line(monkeypatch, capsys):
     run_epochs(bar, 5)
     out, err = capsys.readouterr()
     assert err == "" and "\r" not in out
-    assert out.count("\n") == 1 and out.startswith("training: 100%") and "5/5" in out and "val_loss=0.200" in out
+    assert (out.count("\n") == 1 and out.startswith("training: 100%") and "5/5" in out
+            and "val_loss=0.200" in out)
 
 
 def test_text_mode_early_stop_ends_complete_and_says_where(monkeypatch, capsys):
@@ -76,7 +77,8 @@ def test_no_ipywidgets_means_a_text_bar_and_no_warning(monkeypatch, recwarn):
     monkeypatch.delenv("COURSE_PROGRESS", raising=False)
     monkeypatch.setattr(progress, "_in_jupyter", lambda: True)
     real = importlib.util.find_spec
-    monkeypatch.setattr(progress.importlib.util, "find_spec", lambda name: None if name == "ipywidgets" else real(name))
+    monkeypatch.setattr(progress.importlib.util, "find_spec",
+                        lambda name: None if name == "ipywidgets" else real(name))
     bar = progress_bar(total=2)
     assert type(bar) is LiveBar and not recwarn.list
     bar.close()
@@ -97,7 +99,8 @@ def test_numpy_training_loop_bar_counts_the_epochs_of_the_history(monkeypatch, c
     X, y = rng.standard_normal((32, 3)), rng.standard_normal((32, 1))
     model = Dense(3, 1, rng=rng)
     # validated on the opposite targets: the better the fit to y, the worse on -y, so training stops early
-    history = train(model, mse, SGD(model.params, lr=0.1), (X, y), (X, -y), epochs=50, batch_size=8, patience=2)
+    history = train(model, mse, SGD(model.params, lr=0.1), (X, y), (X, -y),
+                    epochs=50, batch_size=8, patience=2)
     out = capsys.readouterr().out
     n = len(history)
     assert n < 50 and f"(stopped at {n} of 50)" in out and f" {n}/{n} " in out

@@ -217,7 +217,8 @@ def test_update_readme_replaces_only_between_the_markers(repo):
     assert len(rows) == 2 + len(R.LESSONS)
     by_number = {row.split("|")[1].strip(): row for row in rows[2:]}
     assert by_number["01"] == "| 01 | LSTM cell by hand | NumPy | not yet built |  |"
-    assert by_number["02"].startswith("| 02 | [Character-level LSTM on Dickens](notebooks/02_char_lstm_dickens.ipynb)")
+    assert by_number["02"].startswith("| 02 | [Character-level LSTM on Dickens]"
+                                      "(notebooks/02_char_lstm_dickens.ipynb)")
     assert "| not run |" in by_number["02"]
     assert by_number["03"] == ("| 03 | [Sine forecasting](notebooks/03_sine_forecasting.ipynb) | NumPy "
                                "| 3 min 20 s | test_mse=0.0121, ar_mse=0.013 |")

@@ -5,8 +5,16 @@ import warnings
 import numpy as np
 import pytest
 
-from course_utils import (LSTM, Sigmoid, bce_with_logits, log_softmax, mse, sigmoid, softmax,
-                          softmax_cross_entropy)
+from course_utils import (
+    LSTM,
+    Sigmoid,
+    bce_with_logits,
+    log_softmax,
+    mse,
+    sigmoid,
+    softmax,
+    softmax_cross_entropy,
+)
 
 EXTREME = np.array([[-1000.0, -30.0, 0.0, 30.0, 1000.0]])
 
@@ -14,7 +22,8 @@ EXTREME = np.array([[-1000.0, -30.0, 0.0, 30.0, 1000.0]])
 @pytest.fixture(autouse=True)
 def no_warnings():
     """Turn every NumPy floating-point event and every warning into an error."""
-    with warnings.catch_warnings(), np.errstate(over="raise", under="ignore", invalid="raise", divide="raise"):
+    with warnings.catch_warnings(), np.errstate(over="raise", under="ignore", invalid="raise",
+                                                divide="raise"):
         warnings.simplefilter("error")
         yield
 

@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import sysconfig
 import venv
 from pathlib import Path
@@ -22,7 +21,8 @@ import nbformat
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-NOTEBOOK = "01_lstm_cell_by_hand.ipynb"   # the shortest lesson that imports the package, torch and the data path
+# the shortest lesson that imports the package, torch and the data path
+NOTEBOOK = "01_lstm_cell_by_hand.ipynb"
 
 
 def run(*args, **kwargs):
@@ -53,7 +53,8 @@ def bare_python(tmp_path_factory) -> Path:
     where = tmp_path_factory.mktemp("colab")
     venv.EnvBuilder(with_pip=False).create(where / "venv")
     python = where / "venv" / "bin" / "python"
-    site = Path(run(str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))").stdout.strip())
+    site = Path(run(str(python), "-c",
+                    "import sysconfig; print(sysconfig.get_path('purelib'))").stdout.strip())
     # A plain path line: the packages are importable, but the .pth files there (the editable install of
     # course_utils among them) are not processed, so course_utils is not.
     (site / "course_env.pth").write_text(sysconfig.get_path("purelib") + "\n")
@@ -71,10 +72,11 @@ def kernel_env(python: Path, folder: Path, **extra) -> dict:
     (spec / "kernel.json").write_text(json.dumps({
         "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "Python 3 (ipykernel)", "language": "python"}))
-    env = {k: v for k, v in os.environ.items() if k not in ("COURSE_ROOT", "COURSE_DATA_MIRROR", "PYTHONPATH")}
-    return {**env, "JUPYTER_PATH": str(folder / "jupyter"), "PIP_NO_INDEX": "1", "PIP_NO_BUILD_ISOLATION": "0",
-            "PIP_DISABLE_PIP_VERSION_CHECK": "1", "COURSE_MODE": "quick", "COURSE_PROGRESS": "text",
-            "MPLBACKEND": "Agg", **extra}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("COURSE_ROOT", "COURSE_DATA_MIRROR", "PYTHONPATH")}
+    return {**env, "JUPYTER_PATH": str(folder / "jupyter"), "PIP_NO_INDEX": "1",
+            "PIP_NO_BUILD_ISOLATION": "0", "PIP_DISABLE_PIP_VERSION_CHECK": "1", "COURSE_MODE": "quick",
+            "COURSE_PROGRESS": "text", "MPLBACKEND": "Agg", **extra}
 
 
 def execute(notebook: Path, env: dict) -> nbformat.NotebookNode:

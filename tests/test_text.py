@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course_utils.text import (build_vocab, create_examples, load_medical_corpus, pad_sequences, predict_next,
-                               split_sentences, texts_to_sequences, tokenize)
+from course_utils.lessons.next_word.corpus import create_examples, load_medical_corpus, split_sentences
+from course_utils.lessons.next_word.evaluation import predict_next
+from course_utils.text import build_vocab, pad_sequences, texts_to_sequences, tokenize
 
 REPO = Path(__file__).resolve().parents[1]
 MEDICAL = REPO / "data" / "medical"

@@ -6,24 +6,27 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils.text_classification import (
-    CLASSES,
-    RESULT_COLUMNS,
+from course_utils.lessons.text_classification.classical import (
     MajorityClass,
-    Splits,
-    WordEncoder,
-    compare_paired,
-    encode_labels,
-    error_analysis,
-    load_news,
     make_vectorizer,
-    results_table,
     select_on_validation,
-    split_by_group,
     top_words,
-    validate_news,
-    word_vocab,
 )
+from course_utils.lessons.text_classification.data import (
+    CLASSES,
+    Splits,
+    encode_labels,
+    load_news,
+    split_by_group,
+    validate_news,
+)
+from course_utils.lessons.text_classification.evaluation import (
+    RESULT_COLUMNS,
+    comparison_table,
+    error_analysis,
+)
+from course_utils.lessons.text_classification.sequence import WordEncoder, word_vocab
+from course_utils.metrics import compare_paired
 
 # A made-up corpus: every class has its own words, so a linear model learns them from a few sentences.
 WORDS = {
@@ -49,7 +52,8 @@ def tiny_frame(n_per_class: int = 6, seed: int = 0) -> pd.DataFrame:
 def tiny_splits() -> Splits:
     """Train 6, validation 2, test 2 sentences per class; 'zeppelin' appears in the test split only."""
     df = tiny_frame(10)
-    parts = {name: df[df.index % 10 < 6] if name == "train" else df[df.index % 10 // 2 == (3 if name == "val" else 4)]
+    parts = {name: (df[df.index % 10 < 6] if name == "train"
+                    else df[df.index % 10 // 2 == (3 if name == "val" else 4)])
              for name in ("train", "val", "test")}
     test = parts["test"].copy()
     test.iloc[0, 0] = "The zeppelin and the " + test.iloc[0, 0][4:]
@@ -72,7 +76,8 @@ def test_load_news_reads_the_course_file():
     (lambda d: d.assign(text=d["text"].where(d.index != 3, "")), "empty text in row"),
     (lambda d: d.assign(text=d["text"].where(d.index != 5, "   ")), "empty text in row"),
     (lambda d: d.assign(text=d["text"].where(d.index != 2, None)), "must be strings"),
-    (lambda d: d.assign(group=d["group"].astype(object).where(d.index != 1, "x")), "group ids must be integers"),
+    (lambda d: d.assign(group=d["group"].astype(object).where(d.index != 1, "x")),
+     "group ids must be integers"),
     (lambda d: d.assign(group=1), "more than one label"),
     (lambda d: d.iloc[:0], "no rows"),
 ])
@@ -104,7 +109,8 @@ def test_split_has_no_group_in_two_splits_and_covers_every_row():
     indices = np.concatenate([part.index for _, part in splits.items()])
     assert sorted(indices) == list(range(len(df)))          # every row once, the index is the file's row
     counts = splits.counts()
-    assert counts.loc[list(CLASSES), "test"].min() >= 0.8 * counts.loc[list(CLASSES), "test"].max()  # stratified
+    # stratified
+    assert counts.loc[list(CLASSES), "test"].min() >= 0.8 * counts.loc[list(CLASSES), "test"].max()
     assert 550 <= len(splits.train) <= 660 and 120 <= len(splits.val) and 150 <= len(splits.test)
 
 
@@ -198,13 +204,13 @@ def row(name, val_acc, val_f1, train_s, test_acc=0.5):
 
 
 def test_results_table_is_sorted_and_has_the_columns():
-    table = results_table([row("c", 0.80, 0.80, 1.0, test_acc=0.99), row("a", 0.90, 0.89, 5.0),
+    table = comparison_table([row("c", 0.80, 0.80, 1.0, test_acc=0.99), row("a", 0.90, 0.89, 5.0),
                            row("b", 0.90, 0.90, 9.0), row("d", 0.90, 0.89, 2.0)])
     assert list(table.columns) == RESULT_COLUMNS
     assert list(table["model"]) == ["b", "d", "a", "c"]       # val accuracy, then val macro-F1, then faster
     assert list(table.index) == [1, 2, 3, 4]
     with pytest.raises(ValueError, match="lack"):
-        results_table([{"model": "x", "val accuracy": 1.0}])
+        comparison_table([{"model": "x", "val accuracy": 1.0}])
 
 
 def test_top_words_finds_each_class_words():
@@ -233,7 +239,11 @@ def test_compare_paired_counts_and_p_value():
 def test_keras_lstms_train_and_the_frozen_embedding_stays_frozen(one_torch_thread):
     from course_utils.embeddings import GloveEmbeddings, keras_embedding
     from course_utils.keras_setup import import_keras, seed_keras
-    from course_utils.text_classification import PieceEncoder, TextSequenceClassifier, build_lstm
+    from course_utils.lessons.text_classification.sequence import (
+        PieceEncoder,
+        TextSequenceClassifier,
+        build_text_lstm,
+    )
 
     keras = import_keras()
     splits = tiny_splits()
@@ -243,11 +253,13 @@ def test_keras_lstms_train_and_the_frozen_embedding_stays_frozen(one_torch_threa
                             {"<PAD>": 0, "<UNK>": 1, **{w: i + 2 for i, w in enumerate(words)}}, unk_id=1)
 
     seed_keras(0)
-    frozen = TextSequenceClassifier(build_lstm(embedding=keras_embedding(table), units=8), PieceEncoder(table, 10))
+    frozen = TextSequenceClassifier(build_text_lstm(embedding=keras_embedding(table), units=8),
+                                    PieceEncoder(table, 10))
     assert abs(frozen.cross_entropy(splits.train["text"], splits.train["label"]) - math.log(4)) < 0.1
     lstm_before = [keras.ops.convert_to_numpy(w).copy() for w in frozen.model.get_layer("lstm").weights]
     history = frozen.fit(splits, epochs=2, batch_size=8, patience=5, learning_rate=0.05)
-    assert list(history["epoch"]) == [1, 2] and {"train_loss", "val_loss", "val_accuracy", "seconds", "best"} <= set(history)
+    assert (list(history["epoch"]) == [1, 2]
+            and {"train_loss", "val_loss", "val_accuracy", "seconds", "best"} <= set(history))
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(frozen.model.layers[0].embeddings), table.matrix)
     lstm_after = [keras.ops.convert_to_numpy(w) for w in frozen.model.get_layer("lstm").weights]
     assert any(not np.allclose(b, a) for b, a in zip(lstm_before, lstm_after))      # the LSTM did learn
@@ -258,7 +270,8 @@ def test_keras_lstms_train_and_the_frozen_embedding_stays_frozen(one_torch_threa
 
     seed_keras(0)
     vocab = word_vocab(splits.train["text"])
-    trainable = TextSequenceClassifier(build_lstm(len(vocab), embed_dim=6, units=8), WordEncoder(vocab, 10))
+    trainable = TextSequenceClassifier(build_text_lstm(len(vocab), embed_dim=6, units=8),
+                                       WordEncoder(vocab, 10))
     emb_before = keras.ops.convert_to_numpy(trainable.model.layers[0].embeddings).copy()
     trainable.fit(splits, epochs=2, batch_size=8, learning_rate=0.05)
     assert not np.allclose(keras.ops.convert_to_numpy(trainable.model.layers[0].embeddings), emb_before)
@@ -266,14 +279,15 @@ def test_keras_lstms_train_and_the_frozen_embedding_stays_frozen(one_torch_threa
 
 def test_keras_training_is_reproducible_by_seed(one_torch_thread):
     from course_utils.keras_setup import seed_keras
-    from course_utils.text_classification import TextSequenceClassifier, build_lstm
+    from course_utils.lessons.text_classification.sequence import TextSequenceClassifier, build_text_lstm
 
     splits = tiny_splits()
     vocab = word_vocab(splits.train["text"])
     outputs = []
     for disturb in (1, 2):
         seed_keras(0)                                          # the same initial weights
-        clf = TextSequenceClassifier(build_lstm(len(vocab), embed_dim=4, units=4), WordEncoder(vocab, 10))
+        clf = TextSequenceClassifier(build_text_lstm(len(vocab), embed_dim=4, units=4),
+                                     WordEncoder(vocab, 10))
         np.random.default_rng(disturb).random(disturb)         # other draws in between must not matter:
         seed_keras(disturb)                                    # fit(seed=0) reseeds the batch order itself
         clf.fit(splits, epochs=2, batch_size=4, learning_rate=0.05, seed=0)

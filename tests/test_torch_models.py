@@ -9,10 +9,10 @@ import torch.nn.functional as F
 
 from course_utils import softmax_cross_entropy
 from course_utils.interop import torch_grads
-from course_utils.next_word import CNNLSTMNextWord, CNNNextWord, build_model, load_model
+from course_utils.lessons.next_word.evaluation import predict_next
+from course_utils.lessons.next_word.models import CNNLSTMNextWord, CNNNextWord, build_model, load_model
+from course_utils.lessons.next_word.torch_hybrid import CNNLSTMTorch, TorchPredictor, _numpy_layers
 from course_utils.paths import data_dir
-from course_utils.text import predict_next
-from course_utils.torch_models import CNNLSTMTorch, TorchPredictor, _numpy_layers
 
 V, T = 12, 5
 SIZES = {"embed_dim": 4, "filters": 6, "kernel_size": 2, "hidden_size": 5}

@@ -66,7 +66,8 @@ def test_embedding(rng, shape, V, E, padding_idx):
     check_params_and_grads(module, layer)
 
 
-@pytest.mark.parametrize("N,T,C_in,C_out,k", [(2, 7, 3, 4, 3), (3, 5, 6, 2, 1), (1, 4, 2, 3, 4), (4, 12, 8, 5, 5)])
+@pytest.mark.parametrize("N,T,C_in,C_out,k",
+                         [(2, 7, 3, 4, 3), (3, 5, 6, 2, 1), (1, 4, 2, 3, 4), (4, 12, 8, 5, 5)])
 def test_conv1d(rng, N, T, C_in, C_out, k):
     module = randomize(torch.nn.Conv1d(C_in, C_out, k).double(), rng)
     layer = Conv1D(C_in, C_out, k, dtype=np.float64)
@@ -108,7 +109,8 @@ def test_lstm(rng, N, T, D, H, return_sequences, with_state):
     close(cT, cT_t[0], "final c")
 
     dy, dh, dc = rng.standard_normal(y.shape), rng.standard_normal((N, H)), rng.standard_normal((N, H))
-    loss = (yt * torch.tensor(dy)).sum() + (hT_t[0] * torch.tensor(dh)).sum() + (cT_t[0] * torch.tensor(dc)).sum()
+    loss = ((yt * torch.tensor(dy)).sum() + (hT_t[0] * torch.tensor(dh)).sum()
+            + (cT_t[0] * torch.tensor(dc)).sum())
     loss.backward()
     close(layer.backward(dy, d_final_state=(dh, dc)), xt.grad, "input gradient")
     check_params_and_grads(module, layer)

@@ -16,8 +16,8 @@ The rule, fixed before the runs: the setting with the highest mean validation ac
 three seeds wins; settings within 0.002 of it are broken by the lower mean validation loss.
 
 Writes ``figures/08_emoji_lstm/selection.csv`` (one row per run) and prints the summary; the
-notebook shows both and uses the chosen setting (``course_utils.emoji.STANDARDIZE``,
-``course_utils.emoji.LEARNING_RATE``), which this script does not change by itself.
+notebook shows both and uses the chosen setting (``course_utils.lessons.emoji.model.STANDARDIZE``,
+``...model.LEARNING_RATE``), which this script does not change by itself.
 """
 
 from __future__ import annotations
@@ -44,13 +44,13 @@ SEEDS = (0, 1, 2)
 def run_one(table: str, learning_rate: float, seed: int) -> dict:
     """Train one setting with one seed; its validation accuracy and loss (a worker process: one CPU thread,
     as many workers as CPUs)."""
-    from course_utils import emoji as E
     from course_utils.hardware import set_threads
+    from course_utils.lessons.emoji.training import train_emoji_model
 
     set_threads(1)
 
     start = time.perf_counter()
-    clf, history = E.train_emoji_model(standardize=(table == "standardised"), learning_rate=learning_rate,
+    clf, history = train_emoji_model(standardize=(table == "standardised"), learning_rate=learning_rate,
                                        seed=seed)
     best = history[history["best"]].iloc[0]
     return {"table": table, "learning_rate": learning_rate, "seed": seed,
@@ -83,7 +83,7 @@ def main() -> int:
     runs.to_csv(OUT, index=False)
     print(runs.to_string(index=False))
     print()
-    from course_utils.emoji import selection_summary
+    from course_utils.lessons.emoji.model import selection_summary
 
     print(selection_summary(runs).round(4).to_string(index=False))   # the rule, as the notebook applies it
     print(f"\nwrote {OUT.relative_to(ROOT)}")

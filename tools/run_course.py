@@ -28,9 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 sys.path.insert(0, str(ROOT))  # use this checkout's course_utils even if it is not installed
 
+from notebook_setup import tidy_metadata  # tools/ is on the path: this script's own folder
+
 from course_utils import mode as course_mode
 from course_utils import results as course_results
-from notebook_setup import tidy_metadata  # tools/ is on the path: this script's own folder
 
 QUICK_CELL_TIMEOUT = 300  # seconds per cell in quick mode; full mode has none
 
@@ -51,7 +52,8 @@ def find_notebooks(names: list[str]) -> list[Path]:
             matches = [p for p in available if p.stem.startswith(prefix)]
             if len(matches) != 1:
                 found = ", ".join(p.name for p in matches) or "none"
-                raise SystemExit(f"run_course: {name!r} should name one notebook in {NOTEBOOKS}; matches: {found}")
+                raise SystemExit(f"run_course: {name!r} should name one notebook in {NOTEBOOKS}; "
+                                 f"matches: {found}")
             chosen.append(matches[0])
     return list(dict.fromkeys(chosen))  # keep the order, drop repeats
 

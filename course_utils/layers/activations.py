@@ -24,12 +24,32 @@ class _Elementwise(Layer):
         super().__init__(dtype)
 
     def forward(self, x, training: bool = True):
+        """Apply the activation element-wise: ``y = f(x)``.
+
+        Inputs:
+        - x: float array with 1 to 5 dimensions, e.g. (N, D) or (N, T, D); kept in its own
+          dtype (float32 or float64) unless the layer was given a dtype.
+        - training: unused.
+
+        Returns:
+        - y: same shape and dtype as ``x``.
+
+        Caches ``(x, y)`` for ``backward``.
+        """
         x = check_float_input(x, "input", self, ndims=tuple(range(1, 6)))
         y = self._f(x)
         self._cache = (x, y)
         return y
 
     def backward(self, dy):
+        """Gradient through the activation: ``dx = dy * f'(x)``.
+
+        Inputs:
+        - dy: upstream gradient, same shape as the forward output.
+
+        Returns:
+        - dx: same shape as ``x``. No parameters, so no ``grads``.
+        """
         x, y = self._need_cache()
         return check_grad(dy, y.shape, self) * self._df(x, y)
 

@@ -32,12 +32,32 @@ class Layer:
         self._buffers: dict[str, np.ndarray] = {}
 
     def forward(self, x, training: bool = True):
+        """Compute the layer's output for a batch and cache what ``backward`` needs (abstract).
+
+        Inputs:
+        - x: batch-first input array; its shape and dtype depend on the layer.
+        - training: True while training; False switches off training-only behaviour (Dropout).
+
+        Returns:
+        - y: batch-first output array.
+        """
         raise NotImplementedError
 
     def backward(self, dy):
+        """Backpropagate through the last ``forward`` call (abstract).
+
+        Inputs:
+        - dy: gradient of the loss w.r.t. the output of ``forward``, of the same shape.
+
+        Returns:
+        - dx: gradient w.r.t. the input ``x``, of the same shape (None for integer ids).
+
+        Fills ``self.grads`` (same keys and shapes as ``self.params``).
+        """
         raise NotImplementedError
 
     def __call__(self, x, training: bool = True):
+        """Same as ``self.forward(x, training=training)``."""
         return self.forward(x, training=training)
 
     def zero_grad(self) -> None:
@@ -68,11 +88,12 @@ class Layer:
 
 
 def check_float_input(x, name: str, layer: Layer, ndims: tuple[int, ...], last_dim: int | None = None):
-    """Return ``x`` in the layer's dtype (or its own float dtype if the layer has none), else raise a ValueError.
+    """Check ``x`` and return it in the layer's dtype (its own float dtype if the layer has none).
 
-    ``ndims`` lists the accepted numbers of dimensions; ``last_dim`` the required size of the
-    last axis (the feature size). Integer and boolean inputs are refused rather than silently
-    converted: token ids fed to a Dense layer are a bug, not data.
+    A wrong input raises a ValueError. ``ndims`` lists the accepted numbers of dimensions;
+    ``last_dim`` the required size of the last axis (the feature size). Integer and boolean
+    inputs are refused rather than silently converted: token ids fed to a Dense layer are a
+    bug, not data.
     """
     where = f"{type(layer).__name__} {name}"
     x = np.asarray(x)
@@ -94,8 +115,8 @@ def check_grad(dy, expected_shape: tuple[int, ...], layer: Layer, name: str = "d
     """
     dy = np.asarray(dy)
     if dy.shape != tuple(expected_shape):
-        raise ValueError(f"{type(layer).__name__}.backward: expected {name} of shape {tuple(expected_shape)}, "
-                         f"got {dy.shape}")
+        raise ValueError(f"{type(layer).__name__}.backward: expected {name} of shape "
+                         f"{tuple(expected_shape)}, got {dy.shape}")
     if layer.dtype is not None:
         return dy.astype(layer.dtype, copy=False)
     return dy if dy.dtype.kind == "f" else dy.astype(np.float64)

@@ -37,11 +37,23 @@ class Conv1D(Layer):
         self.zero_grad()
 
     def forward(self, x, training: bool = True):
+        """Valid convolution over time, stride 1, as one im2col matrix product.
+
+        Inputs:
+        - x: (N, T, C_in) float with T >= k (kernel_size); cast to the layer's dtype.
+        - training: unused.
+
+        Returns:
+        - y: (N, T - k + 1, C_out).
+
+        Caches the input shape and the im2col matrix ``cols`` (N * (T - k + 1), k * C_in).
+        """
         x = check_float_input(x, "input", self, ndims=(3,), last_dim=self.in_channels)
         N, T, C = x.shape
         k = self.kernel_size
         if T < k:
-            raise ValueError(f"Conv1D input: expected at least kernel_size={k} time steps, got shape {x.shape}")
+            raise ValueError(f"Conv1D input: expected at least kernel_size={k} time steps, "
+                             f"got shape {x.shape}")
         # windows: (N, T-k+1, C, k) view without copying -> (N, T-k+1, k, C) -> rows of k*C.
         windows = sliding_window_view(x, k, axis=1).transpose(0, 1, 3, 2)
         cols = windows.reshape(N * (T - k + 1), k * C)  # the one copy: im2col
@@ -50,6 +62,16 @@ class Conv1D(Layer):
         return y.reshape(N, T - k + 1, self.out_channels)
 
     def backward(self, dy):
+        """Backward pass of the convolution (col2im for ``dx``).
+
+        Inputs:
+        - dy: (N, T - k + 1, C_out).
+
+        Returns:
+        - dx: (N, T, C_in), in the layer's dtype.
+
+        Fills ``grads["W"]`` (k, C_in, C_out) and ``grads["b"]`` (C_out,).
+        """
         (N, T, C), cols = self._need_cache()
         k, T_out = self.kernel_size, T - self.kernel_size + 1
         dy = check_grad(dy, (N, T_out, self.out_channels), self)

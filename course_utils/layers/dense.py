@@ -30,11 +30,32 @@ class Dense(Layer):
         self.zero_grad()
 
     def forward(self, x, training: bool = True):
+        """Affine map ``y = x @ W + b`` on the last axis.
+
+        Inputs:
+        - x: (N, D) or (N, T, D) float; cast to the layer's dtype.
+        - training: unused.
+
+        Returns:
+        - y: (N, M) or (N, T, M).
+
+        Caches ``x`` for ``backward``.
+        """
         x = check_float_input(x, "input", self, ndims=(2, 3), last_dim=self.in_features)
         self._cache = x
         return x @ self.params["W"] + self.params["b"]
 
     def backward(self, dy):
+        """Backward pass of the affine map.
+
+        Inputs:
+        - dy: (N, M) or (N, T, M), the shape of the forward output.
+
+        Returns:
+        - dx: same shape as ``x``, (N, D) or (N, T, D).
+
+        Fills ``grads["W"]`` (D, M) and ``grads["b"]`` (M,), summed over the batch (and time) axes.
+        """
         x = self._need_cache()
         dy = check_grad(dy, x.shape[:-1] + (self.out_features,), self)
         # Flatten (N, T) into one batch axis so that one matrix product covers every step.

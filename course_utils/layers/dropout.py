@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..seeding import get_rng
 from .base import Layer, check_float_input, check_grad
 
@@ -23,6 +21,18 @@ class Dropout(Layer):
         self.rng = rng  # None: draw from the course generator at each call
 
     def forward(self, x, training: bool = True):
+        """Inverted dropout ``y = x * mask``: ``mask`` is 0 with probability ``p``, else ``1/(1-p)``.
+
+        Inputs:
+        - x: float array with 1 to 5 dimensions; kept in its own dtype unless the layer has one.
+        - training: if False (or ``p == 0``) the layer is the identity and returns ``x``.
+
+        Returns:
+        - y: same shape and dtype as ``x``.
+
+        Caches the input shape and the mask (None for the identity); a new mask is drawn at every
+        training call, from ``rng`` or the course generator.
+        """
         x = check_float_input(x, "input", self, ndims=tuple(range(1, 6)))
         if not training or self.p == 0.0:
             self._cache = (x.shape, None)  # identity
@@ -33,6 +43,14 @@ class Dropout(Layer):
         return x * mask
 
     def backward(self, dy):
+        """Gradient of dropout: ``dx = dy * mask``, or ``dy`` itself for the identity.
+
+        Inputs:
+        - dy: same shape as the forward input.
+
+        Returns:
+        - dx: same shape. No parameters, so no ``grads``.
+        """
         shape, mask = self._need_cache()
         dy = check_grad(dy, shape, self)
         return dy if mask is None else dy * mask

@@ -35,12 +35,24 @@ class Embedding(Layer):
         self.zero_grad()
 
     def forward(self, ids, training: bool = True):
+        """Look up one row of ``W`` per token id: ``y = W[ids]``.
+
+        Inputs:
+        - ids: (N, T) or (N,) integer array, values in [0, V); float ids are refused.
+        - training: unused.
+
+        Returns:
+        - y: (N, T, E) or (N, E), in the layer's dtype (a new array).
+
+        Caches ``ids`` for ``backward``.
+        """
         ids = np.asarray(ids)
         if ids.dtype.kind not in "iu":
             raise ValueError(f"Embedding input: expected integer token ids, got dtype {ids.dtype} "
                              "(float indices are not allowed; convert with ids.astype(np.int64))")
         if ids.ndim not in (1, 2):
-            raise ValueError(f"Embedding input: expected a 1-D (N,) or 2-D (N, T) array of ids, got shape {ids.shape}")
+            raise ValueError("Embedding input: expected a 1-D (N,) or 2-D (N, T) array of ids, "
+                             f"got shape {ids.shape}")
         if ids.size and (ids.min() < 0 or ids.max() >= self.num_embeddings):
             raise ValueError(f"Embedding input: ids must be in [0, {self.num_embeddings}), "
                              f"got values from {ids.min()} to {ids.max()}")
@@ -48,6 +60,17 @@ class Embedding(Layer):
         return self.params["W"][ids]
 
     def backward(self, dy):
+        """Scatter-add ``dy`` into the rows of ``W`` picked by the cached ids.
+
+        Inputs:
+        - dy: (N, T, E) or (N, E), the shape of the forward output.
+
+        Returns:
+        - None: integer ids have no gradient.
+
+        Fills ``grads["W"]`` (V, E): repeated ids are summed, the ``padding_idx`` row stays zero,
+        and the whole gradient is zero when ``trainable=False``.
+        """
         ids = self._need_cache()
         dy = check_grad(dy, ids.shape + (self.embedding_dim,), self)
         dW = np.zeros_like(self.params["W"])

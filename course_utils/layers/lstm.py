@@ -55,6 +55,7 @@ class LSTM(Layer):
         self.d_initial_state = None
 
     def _initial_state(self, initial_state, N):
+        """``(h0, c0)`` checked and cast to the layer's dtype, each (N, H); zeros when None."""
         H = self.hidden_size
         if initial_state is None:
             return np.zeros((N, H), self.dtype), np.zeros((N, H), self.dtype)
@@ -85,6 +86,22 @@ class LSTM(Layer):
         return scale, shift
 
     def forward(self, x, training: bool = True, initial_state=None, return_state: bool = False):
+        """Run the LSTM over all T steps, starting from ``(h0, c0)``.
+
+        Inputs:
+        - x: (N, T, D) float with T >= 1; cast to the layer's dtype.
+        - training: unused.
+        - initial_state: optional pair ``(h0, c0)``, each (N, H) float; zeros when None.
+        - return_state: if True, also return the final states.
+
+        Returns:
+        - y: (N, T, H), every step's h, if the layer was built with ``return_sequences=True``;
+          else (N, H), the last step's h only.
+        - (h_T, c_T): only with ``return_state=True``, each (N, H), new arrays: pass them as the
+          next chunk's ``initial_state`` for truncated BPTT (the layer does not keep them).
+
+        Caches (time-major) the input, the activated gates and every step's h, c and tanh(c).
+        """
         x = check_float_input(x, "input", self, ndims=(3,), last_dim=self.input_size)
         N, T, D = x.shape
         H = self.hidden_size
@@ -133,6 +150,19 @@ class LSTM(Layer):
         return y
 
     def backward(self, dy, d_final_state=None):
+        """Backpropagation through time over the steps of the last ``forward``.
+
+        Inputs:
+        - dy: gradient w.r.t. ``y``: (N, T, H) with ``return_sequences``, else (N, H).
+        - d_final_state: optional pair ``(dh_T, dc_T)``, each (N, H) or None: gradients w.r.t.
+          the final states (e.g. from the next TBPTT chunk), added to what ``dy`` gives.
+
+        Returns:
+        - dx: (N, T, D), a new array in the layer's dtype.
+
+        Fills ``grads["W_x"]`` (D, 4H), ``grads["W_h"]`` (H, 4H), ``grads["b"]`` (4H,) and sets
+        ``self.d_initial_state = (dh0, dc0)``, each (N, H): the gradients w.r.t. ``(h0, c0)``.
+        """
         x_tm, gates, hs, cs, tanh_cs = self._need_cache()
         T, N, D = x_tm.shape
         H = self.hidden_size

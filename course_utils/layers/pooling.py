@@ -18,6 +18,17 @@ class GlobalMaxPool1D(Layer):
         super().__init__(dtype)
 
     def forward(self, x, training: bool = True):
+        """Maximum over the time axis, per sample and channel.
+
+        Inputs:
+        - x: (N, T, C) float with T >= 1; kept in its own dtype unless the layer has one.
+        - training: unused.
+
+        Returns:
+        - y: (N, C).
+
+        Caches the input shape and dtype and the ``argmax`` steps (N, C) for ``backward``.
+        """
         x = check_float_input(x, "input", self, ndims=(3,))
         if x.shape[1] == 0:
             raise ValueError(f"GlobalMaxPool1D input: expected at least one time step, got shape {x.shape}")
@@ -26,6 +37,14 @@ class GlobalMaxPool1D(Layer):
         return np.take_along_axis(x, idx[:, None, :], axis=1)[:, 0, :]
 
     def backward(self, dy):
+        """Route each ``dy[n, c]`` to the time step that held the maximum; zeros elsewhere.
+
+        Inputs:
+        - dy: (N, C).
+
+        Returns:
+        - dx: (N, T, C), in the forward input's dtype. No parameters, so no ``grads``.
+        """
         shape, dtype, idx = self._need_cache()
         dy = check_grad(dy, (shape[0], shape[2]), self)
         dx = np.zeros(shape, dtype=dtype)

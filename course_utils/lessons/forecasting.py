@@ -40,7 +40,8 @@ def split_series(series, fractions=(0.7, 0.15, 0.15)) -> list[np.ndarray]:
     series = _check_series(series)
     fractions = np.asarray(fractions, dtype=np.float64)
     if fractions.ndim != 1 or len(fractions) < 2 or np.any(fractions <= 0) or abs(fractions.sum() - 1) > 1e-9:
-        raise ValueError(f"fractions: expected two or more positive numbers summing to 1, got {fractions.tolist()}")
+        raise ValueError("fractions: expected two or more positive numbers summing to 1, "
+                         f"got {fractions.tolist()}")
     bounds = np.round(np.cumsum(fractions) * len(series)).astype(int)
     bounds[-1] = len(series)
     parts = np.split(series, bounds[:-1])
@@ -149,7 +150,8 @@ class LinearAR:
             raise RuntimeError("LinearAR: call fit first")
         X = _check_windows(X)
         if X.shape[1] != len(self.coef_):
-            raise ValueError(f"LinearAR.predict: fitted with lookback {len(self.coef_)}, got windows {X.shape}")
+            raise ValueError(f"LinearAR.predict: fitted with lookback {len(self.coef_)}, "
+                             f"got windows {X.shape}")
         return (X[:, :, 0].astype(np.float64) @ self.coef_ + self.intercept_)[:, None]
 
 
@@ -169,7 +171,8 @@ def free_run(predict, window, steps: int) -> np.ndarray:
         x = np.asarray(buf[-len(window):])[None, :, None]            # (1, L, 1)
         pred = np.asarray(predict(x))
         if pred.size != 1:
-            raise ValueError(f"free_run: predict should return one value for one window, got shape {pred.shape}")
+            raise ValueError("free_run: predict should return one value for one window, "
+                             f"got shape {pred.shape}")
         out[s] = float(pred.reshape(()))
         buf.append(out[s])
     return out

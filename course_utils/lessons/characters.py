@@ -19,17 +19,19 @@ from collections import Counter
 
 import numpy as np
 
+from course_utils.seeding import get_rng
 
-def build_vocab(text: str) -> tuple[dict[str, int], list[str]]:
+
+def build_char_vocab(text: str) -> tuple[dict[str, int], list[str]]:
     """The character dictionary of ``text``: ``(char_to_ix, ix_to_char)``.
 
     Every distinct character gets an id in ``[0, V)``, in sorted (code point) order, so the
     same set of characters always gives the same ids. ``ix_to_char[char_to_ix[ch]] == ch``.
     """
     if not isinstance(text, str):
-        raise ValueError(f"build_vocab: expected a str, got {type(text).__name__}")  # noqa: TRY004
+        raise ValueError(f"build_char_vocab: expected a str, got {type(text).__name__}")  # noqa: TRY004
     if not text:
-        raise ValueError("build_vocab: the text is empty, so there are no characters to number")
+        raise ValueError("build_char_vocab: the text is empty, so there are no characters to number")
     ix_to_char = sorted(set(text))
     char_to_ix = {ch: i for i, ch in enumerate(ix_to_char)}
     return char_to_ix, ix_to_char
@@ -72,7 +74,8 @@ def stream_batches(ids, n_streams: int, seq_len: int) -> list[tuple[np.ndarray, 
     """Cut ``ids (L,)`` into ``n_streams`` parallel streams and those into chunks of ``seq_len`` steps.
 
     Returns a list of ``(x, y)`` pairs, each ``(n_streams, T)`` int64 with ``T = seq_len`` (the last
-    chunk may be shorter); ``y`` is the character that follows ``x``: ``y[b, t]`` is the target of ``x[b, t]``.
+    chunk may be shorter); ``y`` is the character that follows ``x``: ``y[b, t]`` is the target of
+    ``x[b, t]``.
 
     Stream ``b`` holds ``ids[b * S : (b + 1) * S + 1]`` with ``S = (L - 1) // n_streams`` steps, so
     consecutive chunks continue each row exactly: carry the LSTM state from one chunk to the next.
@@ -116,11 +119,12 @@ def apply_temperature(logits, temperature: float) -> np.ndarray:
 
 
 def sample_from_logits(logits, temperature: float = 1.0, rng=None) -> np.ndarray:
-    """Draw one id per row: ``logits (N, V) -> ids (N,)`` int64, from ``apply_temperature(logits, temperature)``.
+    """Draw one id per row: ``logits (N, V) -> ids (N,)`` int64,
+    from ``apply_temperature(logits, temperature)``.
 
     ``rng`` is a ``numpy.random.Generator`` (the course generator by default), so samples repeat under a seed.
     """
-    from .seeding import get_rng
+
 
     logits = np.asarray(logits)
     if logits.ndim != 2:

@@ -1,7 +1,7 @@
 """A REST API for the emoji model of lesson 08, with FastAPI.
 
     app = create_app("models/emoji_lstm.keras")      # or create_app(classifier)
-    # python -m course_utils.emoji serve --model models/emoji_lstm.keras   (uvicorn, port 7860)
+    # python -m course_utils.lessons.emoji serve --model models/emoji_lstm.keras   (uvicorn, port 7860)
 
 Endpoints (interactive documentation at ``/docs``, the OpenAPI schema at ``/openapi.json``):
 
@@ -27,9 +27,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from .emoji import EMOJIS, NAMES, EmojiClassifier
+from course_utils.lessons.emoji.classifier import EmojiClassifier
+from course_utils.lessons.emoji.data import EMOJIS, NAMES
 
 MAX_CHARS = 500
+
+
 MAX_BATCH = 100
 
 
@@ -51,7 +54,8 @@ class PredictRequest(BaseModel):
 
 class Prediction(BaseModel):
     text: str = Field(description="the text, as sent")
-    label: int = Field(description="the class id, 0 to 4: " + ", ".join(f"{i} {n}" for i, n in enumerate(NAMES)))
+    label: int = Field(description="the class id, 0 to 4: "
+                                   + ", ".join(f"{i} {n}" for i, n in enumerate(NAMES)))
     emoji: str
     emoji_meaning: str = Field(description="the class name: " + ", ".join(NAMES))
     confidence: float = Field(description="the probability of the chosen emoji")
@@ -65,7 +69,8 @@ class Health(BaseModel):
 
 def _where(loc) -> str:
     """``("body", "text")`` -> ``"text"``; ``("body", 3)`` -> ``"item 3"``; ``("body",)`` -> ``"body"``."""
-    parts = [f"item {p}" if isinstance(p, int) else str(p) for p in loc[1:]] if loc and loc[0] == "body" else loc
+    parts = ([f"item {p}" if isinstance(p, int) else str(p) for p in loc[1:]]
+             if loc and loc[0] == "body" else loc)
     return ".".join(parts) or "body"
 
 
@@ -85,14 +90,15 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
     for err in errors:  # pydantic keeps the exception object of a failed check; JSON gets its text
         if isinstance((err.get("ctx") or {}).get("error"), Exception):
             err["ctx"] = {**err["ctx"], "error": str(err["ctx"]["error"])}
-    return JSONResponse(status_code=422, content={"message": "; ".join(lines), "detail": jsonable_encoder(errors)})
+    return JSONResponse(status_code=422,
+                        content={"message": "; ".join(lines), "detail": jsonable_encoder(errors)})
 
 
 def create_app(model_or_path: EmojiClassifier | str | os.PathLike) -> FastAPI:
     """The FastAPI app serving one classifier (given, or loaded now from a saved ``.keras`` file).
 
     Loading happens here, not at the first request, so a missing or damaged model stops the
-    server before it starts (:class:`course_utils.emoji.ModelLoadError`).
+    server before it starts (:class:`~course_utils.lessons.emoji.classifier.ModelLoadError`).
     """
     clf = model_or_path if isinstance(model_or_path, EmojiClassifier) else EmojiClassifier.load(model_or_path)
     app = FastAPI(title="Emoji predictor",
@@ -113,11 +119,13 @@ def create_app(model_or_path: EmojiClassifier | str | os.PathLike) -> FastAPI:
     def predict(request: PredictRequest) -> dict:
         return clf.predict([request.text])[0]
 
-    @app.post("/predict/batch", response_model=list[Prediction], summary="The emoji of each sentence, in order")
+    @app.post("/predict/batch", response_model=list[Prediction],
+              summary="The emoji of each sentence, in order")
     def predict_batch(
         texts: Annotated[list[Text], Body(min_length=1, max_length=MAX_BATCH,
                                           description=f"a JSON list of 1 to {MAX_BATCH} sentences",
-                                          examples=[["I love you", "Let's play baseball", "What's for dinner?"]])],
+                                          examples=[["I love you", "Let's play baseball",
+                                                     "What's for dinner?"]])],
     ) -> list[dict]:
         return clf.predict(texts)  # one batched model call for the whole list
 

@@ -1,6 +1,6 @@
 """Lesson 06: lesson 05's CNN + LSTM as a ``torch.nn.Module``, loaded from the NumPy weights.
 
-    numpy_model, vocab, config = load_model("data/models/05_cnn_lstm_weights.npz")   # course_utils.next_word
+    numpy_model, vocab, config = load_model("data/models/05_cnn_lstm_weights.npz")   # next_word.models
     net = CNNLSTMTorch.from_numpy(numpy_model)          # the same weights, the same head, the same dtype
     net.eval()                                          # dropout off
     logits = net(torch.from_numpy(X))                   # (N, V) = numpy_model.forward(X, training=False)
@@ -29,9 +29,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .interop import copy_from_torch, copy_to_torch
-from .layers import LSTM, Conv1D, Dense, Embedding
-from .next_word import CNNLSTMNextWord
+from course_utils.interop import copy_from_torch, copy_to_torch
+from course_utils.layers import LSTM, Conv1D, Dense, Embedding
+from course_utils.lessons.next_word.models import CNNLSTMNextWord
 
 HEADS = ("max", "last")
 
@@ -45,8 +45,9 @@ def _check_int(value, name: str) -> int:
 class CNNLSTMTorch(nn.Module):
     """``Embedding -> Conv1d -> ReLU -> LSTM -> (max over time | last step) -> Dropout -> Linear``.
 
-    The sizes and their defaults are those of :class:`course_utils.next_word.CNNLSTMNextWord`, and
-    :meth:`config` returns the same keys, so ``course_utils.next_word.build_model(net.config())``
+    The sizes and their defaults are those of
+    :class:`course_utils.lessons.next_word.models.CNNLSTMNextWord`, and
+    :meth:`config` returns the same keys, so ``build_model(net.config())``
     builds the NumPy twin. ``forward`` returns logits; ``TorchPredictor`` adds the softmax.
     The ``<PAD>`` row of the embedding is an ordinary learned row, as in lesson 05.
     """
@@ -136,7 +137,8 @@ class CNNLSTMTorch(nn.Module):
         return net
 
     def to_numpy(self) -> CNNLSTMNextWord:
-        """The NumPy twin (``course_utils.next_word.CNNLSTMNextWord``) with this module's weights."""
+        """The NumPy twin (``course_utils.lessons.next_word.models.CNNLSTMNextWord``)
+        with this module's weights."""
         dtype = np.float64 if self.dense.weight.dtype == torch.float64 else np.float32
         model = CNNLSTMNextWord(**_sizes(self.config()), rng=np.random.default_rng(0), dtype=dtype)
         for name, layer in _numpy_layers(model).items():

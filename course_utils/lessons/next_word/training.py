@@ -1,0 +1,100 @@
+"""Next-word prediction (lessons 04-06): training the NumPy models,
+and timing a batch against one example at a time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from course_utils.hardware import limit_blas_threads
+from course_utils.lessons.next_word.models import CNNLSTMNextWord, CNNNextWord, build_model
+from course_utils.losses import softmax_cross_entropy
+from course_utils.metrics import accuracy, top5_accuracy
+from course_utils.optim import SGD, Adam
+from course_utils.training import train
+
+
+def fit_next_word(model, optimizer, train_data, val_data, *, epochs: int, batch_size: int,
+                  clip_norm: float | None = None, patience: int | None = None, rng=None,
+                  progress: bool = True, desc: str = "training",
+                  blas_threads: int | None = 1) -> pd.DataFrame:
+    """Train ``model`` with :func:`course_utils.training.train`; return the history, one row per epoch.
+
+    After each epoch the model is scored in evaluation mode on the whole training and validation
+    sets (``eval_train=True``). Columns: ``epoch, train_loss, train_acc, train_top5, val_loss,
+    val_acc, val_top5`` (loss: mean cross-entropy in nats), ``seconds`` (the training pass alone:
+    forward, backward, update), ``eval_seconds``, and ``grad_norm`` when clipping.
+
+    ``patience``: early stopping on the validation loss; after ``patience`` epochs without a new
+    best, training stops and the best epoch's weights are put back (column ``best``).
+
+    ``blas_threads``: the matrices here are small (a batch of 64 rows), so extra BLAS threads buy
+    next to nothing on an idle machine, while on a shared one they wait for each other and an
+    epoch can take 10 to 20 times longer (measured on the course's 2-CPU machine). Training
+    therefore runs with one BLAS thread when ``threadpoolctl`` is installed; ``None`` keeps the
+    library's default. The limit holds only inside this function.
+    """
+    with limit_blas_threads(blas_threads):
+        return train(model, softmax_cross_entropy, optimizer, train_data, val_data, epochs=epochs,
+                     batch_size=batch_size, clip_norm=clip_norm,
+                     metrics={"acc": accuracy, "top5": top5_accuracy},
+                     patience=patience, eval_train=True, rng=rng, progress=progress, desc=desc)
+
+
+def train_cnn(model: CNNNextWord, train_data, val_data, *, epochs: int, batch_size: int = 64,
+              lr: float = 0.02, momentum: float = 0.9, patience: int | None = None, rng=None,
+              progress: bool = True) -> pd.DataFrame:
+    """Lesson 04: mini-batch SGD with momentum (PyTorch's convention, see ``course_utils.SGD``).
+
+    Returns the history of :func:`fit_next_word`: training and validation loss, accuracy and
+    top-5 accuracy per epoch, and the seconds of each training pass. ``patience=None`` trains
+    all ``epochs``; a number stops early on the validation loss and keeps the best epoch's weights.
+    """
+    optimizer = SGD(model.params, lr=lr, momentum=momentum)
+    return fit_next_word(model, optimizer, train_data, val_data, epochs=epochs, batch_size=batch_size,
+                         patience=patience, rng=rng, progress=progress, desc="CNN")
+
+
+def train_cnn_lstm(model: CNNLSTMNextWord, train_data, val_data, *, epochs: int, batch_size: int = 64,
+                   lr: float = 2e-3, clip_norm: float = 5.0, patience: int = 4, rng=None,
+                   progress: bool = True) -> pd.DataFrame:
+    """Lesson 05: Adam with gradient clipping and early stopping on the validation loss.
+
+    Returns the history of :func:`fit_next_word` (training and validation loss and accuracy per
+    epoch, top-5 too, and a ``best`` column); the model keeps the best epoch's weights.
+    """
+    optimizer = Adam(model.params, lr=lr)
+    return fit_next_word(model, optimizer, train_data, val_data, epochs=epochs, batch_size=batch_size,
+                         clip_norm=clip_norm, patience=patience, rng=rng, progress=progress, desc="CNN+LSTM")
+
+
+def training_speed(config: dict, train_data, *, batch_sizes=(1, 64), n_examples: int = 512,
+                   repeats: int = 3, seed: int = 0) -> pd.DataFrame:
+    """Examples per second of one training pass (forward, backward, update), by batch size.
+
+    A fresh model of ``config`` trains one epoch on the first ``n_examples`` training examples, ``repeats``
+    times per batch size; batch size 1 is the per-sample loop: the same layers, one example per forward,
+    backward and update. All sizes are timed here, in one process, at the same machine load, so their
+    ratio says what batching buys on *this* machine. The fastest repeat counts: other programs can only
+    slow a run down. Returns one row per batch size: ``batch_size``, ``seconds`` (fastest pass),
+    ``examples_per_second``, and ``x_per_sample`` (the speed over batch size 1's, if 1 was timed).
+    """
+    X, Y = (np.asarray(a)[:n_examples] for a in train_data)
+    if len(X) == 0 or repeats < 1:
+        raise ValueError(f"training_speed: expected examples and repeats >= 1, got {len(X)} and {repeats}")
+    rows = []
+    for batch_size in batch_sizes:
+        seconds = []
+        for r in range(repeats):
+            model = build_model(config, rng=np.random.default_rng(seed + r))
+            history = fit_next_word(model, SGD(model.params, lr=0.01), (X, Y), (X[:8], Y[:8]), epochs=1,
+                                    batch_size=batch_size, rng=np.random.default_rng(seed), progress=False)
+            seconds.append(float(history["seconds"].iloc[0]))
+        rows.append({"batch_size": batch_size, "seconds": min(seconds),
+                     "examples_per_second": len(X) / min(seconds)})
+    table = pd.DataFrame(rows)
+    if 1 in set(table["batch_size"]):
+        table["x_per_sample"] = table["examples_per_second"] / table.loc[table["batch_size"] == 1,
+                                                                         "examples_per_second"].iloc[0]
+    return table
