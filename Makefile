@@ -29,9 +29,9 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --no-deps -e .
 	touch $@
 
-# ruff with the settings in pyproject.toml, over the package, the tools, the tests and the notebooks.
+# ruff with the settings in pyproject.toml, over the package, tools, tests, notebooks and solutions.
 lint: $(STAMP)
-	$(VENV)/bin/ruff check course_utils tools tests notebooks
+	$(VENV)/bin/ruff check course_utils tools tests notebooks solutions
 
 # Lint, unit tests, then the notebooks in quick mode. Until a notebook exists the nbval run is
 # skipped (pytest would close on "no tests ran", exit code 5); afterwards every failure counts.

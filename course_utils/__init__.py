@@ -13,18 +13,20 @@ from .gradcheck import (
                         rel_error,
 )
 from .layers import (
-                        LSTM,
-                        Conv1D,
-                        Dense,
-                        Dropout,
-                        Embedding,
-                        GlobalMaxPool1D,
-                        Layer,
-                        ReLU,
-                        Sequential,
-                        Sigmoid,
-                        Tanh,
-                        sigmoid,
+    LSTM,
+    Conv1D,
+    Dense,
+    Dropout,
+    Embedding,
+    GlobalMaxPool1D,
+    Layer,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+    lstm_step_backward,
+    lstm_step_forward,
+    sigmoid,
 )
 from .losses import bce_with_logits, log_softmax, mse, softmax, softmax_cross_entropy
 from .mode import is_quick, pick, run_mode
@@ -35,7 +37,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Layer", "Dense", "Embedding", "Conv1D", "ReLU", "Sigmoid", "Tanh", "sigmoid", "GlobalMaxPool1D",
-    "Dropout", "LSTM", "Sequential",
+    "Dropout", "LSTM", "Sequential", "lstm_step_forward", "lstm_step_backward",
     "softmax", "log_softmax", "softmax_cross_entropy", "mse", "bce_with_logits",
     "SGD", "Adam", "clip_grad_norm",
     "rel_error", "numerical_gradient", "check_layer_gradients", "check_loss_gradient",

@@ -6,9 +6,10 @@ from .conv1d import Conv1D
 from .dense import Dense
 from .dropout import Dropout
 from .embedding import Embedding
-from .lstm import LSTM
+from .lstm import LSTM, lstm_step_backward, lstm_step_forward
 from .pooling import GlobalMaxPool1D
 from .sequential import Sequential
 
 __all__ = ["Layer", "Dense", "Embedding", "Conv1D", "ReLU", "Sigmoid", "Tanh", "sigmoid",
-           "GlobalMaxPool1D", "Dropout", "LSTM", "Sequential"]
+           "GlobalMaxPool1D", "Dropout", "LSTM", "Sequential", "lstm_step_forward",
+           "lstm_step_backward"]

@@ -13,6 +13,22 @@ One step, for a batch of N sequences (``*`` is the element-wise product)::
 The gates are stacked in PyTorch's order (i, f, g, o), so the weights map one to one onto
 ``torch.nn.LSTM`` (``W_x = weight_ih_l0.T``, ``W_h = weight_hh_l0.T``,
 ``b = bias_ih_l0 + bias_hh_l0``; see ``course_utils.interop``).
+
+Two faces of the same arithmetic live here:
+
+- :func:`lstm_step_forward` and :func:`lstm_step_backward`: one step, the equations above as code, for
+  reading. Going back, with ``dh`` and ``dc`` the gradients arriving at ``h_t`` and ``c_t``::
+
+      dc    += dh * o * (1 - tanh(c_t)^2)         c_t reaches the loss directly and through h_t
+      da_i   = dc * g * i (1 - i)                 sigmoid' = s (1 - s)
+      da_f   = dc * c_{t-1} * f (1 - f)
+      da_g   = dc * i * (1 - g^2)                 tanh' = 1 - tanh^2
+      da_o   = dh * tanh(c_t) * o (1 - o)
+      dc_{t-1} = dc * f                           the memory path: only the forget gate on it
+      dx = da W_x^T,  dh_{t-1} = da W_h^T,  dW_x = x^T da,  dW_h = h_{t-1}^T da,  db = sum(da)
+
+- :class:`LSTM`: the layer the lessons train, the same numbers over all T steps, arranged for speed
+  (tested against the step functions to 1e-12 in float64).
 """
 
 from __future__ import annotations
@@ -208,3 +224,85 @@ class LSTM(Layer):
         dx_tm = self._scratch("dx_tm", (T, N, D))
         np.matmul(da2, self.params["W_x"].T, out=dx_tm.reshape(T * N, D))
         return dx_tm.transpose(1, 0, 2).copy()                    # (N, T, D), always a new array
+
+
+# ---------------------------------------------------------------------------------------------------
+# The readable reference: one step forward and one step back, the textbook lines as code.
+# The fast layer above computes the same numbers (tests/test_lstm_steps.py checks it to 1e-12 in float64);
+# these two functions are what a learner reads and what lessons 01 and 02 build on.
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _check_step_inputs(x, h_prev, c_prev, W_x, W_h, b) -> None:
+    """A ValueError that names the array, the expected and the received shape or dtype."""
+    arrays = {"x": x, "h_prev": h_prev, "c_prev": c_prev, "W_x": W_x, "W_h": W_h, "b": b}
+    for name, value in arrays.items():
+        if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
+            kind = getattr(value, "dtype", type(value).__name__)
+            raise ValueError(f"lstm_step_forward {name}: expected a float array, got {kind}")
+    (N, D), H = x.shape if x.ndim == 2 else (None, None), h_prev.shape[-1]
+    if N is None:
+        raise ValueError(f"lstm_step_forward x: expected shape (N, D), got {x.shape}")
+    expected = {"h_prev": (N, H), "c_prev": (N, H), "W_x": (D, 4 * H), "W_h": (H, 4 * H), "b": (4 * H,)}
+    for name, shape in expected.items():
+        if arrays[name].shape != shape:
+            raise ValueError(f"lstm_step_forward {name}: expected shape {shape} "
+                             f"(N={N}, D={D}, H={H}), got {arrays[name].shape}")
+
+
+def lstm_step_forward(x, h_prev, c_prev, W_x, W_h, b):
+    """One LSTM step for a batch, gates stacked i, f, g, o.
+
+    Inputs:
+    - x: (N, D) the inputs of this step.
+    - h_prev, c_prev: (N, H) the hidden and cell states of the previous step.
+    - W_x: (D, 4H), W_h: (H, 4H), b: (4H,) the weights, as in :class:`LSTM`.
+
+    Returns:
+    - h, c: (N, H) the new hidden and cell states.
+    - cache: what :func:`lstm_step_backward` needs (inputs, gates, states).
+    """
+    _check_step_inputs(x, h_prev, c_prev, W_x, W_h, b)
+    H = h_prev.shape[1]
+    a = x @ W_x + h_prev @ W_h + b                  # (N, 4H) pre-activations
+    i = _sigmoid(a[:, :H])                          # input gate
+    f = _sigmoid(a[:, H:2 * H])                     # forget gate
+    g = np.tanh(a[:, 2 * H:3 * H])                  # candidate
+    o = _sigmoid(a[:, 3 * H:])                      # output gate
+    c = f * c_prev + i * g
+    tanh_c = np.tanh(c)
+    h = o * tanh_c
+    cache = (x, h_prev, c_prev, W_x, W_h, i, f, g, o, tanh_c)
+    return h, c, cache
+
+
+def lstm_step_backward(dh, dc, cache):
+    """Back through one step: the gradients of everything :func:`lstm_step_forward` read.
+
+    Inputs:
+    - dh: (N, H) the gradient arriving at this step's ``h`` (from the loss and from the next step).
+    - dc: (N, H) the gradient arriving at this step's ``c`` from the next step (zeros at the last step).
+    - cache: from :func:`lstm_step_forward`.
+
+    Returns:
+    - dx: (N, D); dh_prev, dc_prev: (N, H), to pass to the previous step;
+    - dW_x: (D, 4H), dW_h: (H, 4H), db: (4H,), this step's share (sum them over the steps).
+    """
+    x, h_prev, c_prev, W_x, W_h, i, f, g, o, tanh_c = cache
+    do = dh * tanh_c                                # h = o * tanh(c)
+    dc = dc + dh * o * (1 - tanh_c ** 2)            # c reaches the loss directly and through h
+    di, df, dg = dc * g, dc * c_prev, dc * i        # c = f * c_prev + i * g
+    dc_prev = dc * f                                # the memory's path back: multiplied by f, nothing else
+    da = np.concatenate([di * i * (1 - i),          # sigmoid' = s (1 - s)
+                         df * f * (1 - f),
+                         dg * (1 - g ** 2),          # tanh' = 1 - tanh^2
+                         do * o * (1 - o)], axis=1)  # (N, 4H)
+    dx = da @ W_x.T                                 # a = x W_x + h_prev W_h + b
+    dh_prev = da @ W_h.T
+    dW_x = x.T @ da
+    dW_h = h_prev.T @ da
+    db = da.sum(axis=0)
+    return dx, dh_prev, dc_prev, dW_x, dW_h, db
