@@ -14,8 +14,8 @@ LAB_FLAGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 help:
 	@echo "make lint    ruff: pyflakes, import order, line length, complexity (the first step of make test)"
 	@echo "make test    lint, unit tests, then every notebook under nbval in quick mode (what CI runs)"
-	@echo "make course  run every notebook in full mode, in place; refresh the README table"
-	@echo "make bench   benchmark the NumPy layers against PyTorch"
+	@echo "make course  run every notebook in full mode, in place (COURSE_JOBS=2 at a time); refresh the README table"
+	@echo "make bench   benchmark the NumPy layers against PyTorch (figures/bench.json, README table)"
 	@echo "make lab     open the notebooks in JupyterLab (installs it into .venv if missing)"
 	@echo "make clean   remove .venv and caches (keeps data/ and figures/)"
 
@@ -33,22 +33,30 @@ $(STAMP): requirements.txt pyproject.toml
 lint: $(STAMP)
 	$(VENV)/bin/ruff check course_utils tools tests notebooks solutions
 
-# Lint, unit tests, then the notebooks in quick mode. Until a notebook exists the nbval run is
-# skipped (pytest would close on "no tests ran", exit code 5); afterwards every failure counts.
+# Lint, unit tests, then the notebooks in quick mode. Both pytest runs use TEST_JOBS workers
+# (pytest-xdist): test files are spread over them by module, notebooks one whole notebook per worker
+# (--dist loadscope keeps a notebook's cells in order, in one kernel). TEST_JOBS=0 runs in one process.
+# Until a notebook exists the nbval run is skipped (pytest would close on "no tests ran", exit code 5);
+# afterwards every failure counts.
+TEST_JOBS ?= 2
+XDIST := $(if $(filter 0,$(TEST_JOBS)),,-n $(TEST_JOBS) --dist loadscope)
 test: lint
-	MPLBACKEND=Agg $(PY) -m pytest tests
+	MPLBACKEND=Agg $(PY) -m pytest $(XDIST) tests
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
-		echo "MPLBACKEND=Agg COURSE_MODE=quick COURSE_PROGRESS=text $(PY) -m pytest $(NBVAL_FLAGS) notebooks/"; \
-		MPLBACKEND=Agg COURSE_MODE=quick COURSE_PROGRESS=text $(PY) -m pytest $(NBVAL_FLAGS) notebooks/; \
+		echo "MPLBACKEND=Agg COURSE_MODE=quick COURSE_PROGRESS=text $(PY) -m pytest $(XDIST) $(NBVAL_FLAGS) notebooks/"; \
+		MPLBACKEND=Agg COURSE_MODE=quick COURSE_PROGRESS=text $(PY) -m pytest $(XDIST) $(NBVAL_FLAGS) notebooks/; \
 	else \
 		echo "make test: no notebooks in notebooks/ yet, so no notebook run"; \
 	fi
 
+# COURSE_JOBS notebooks at a time, each in its own kernel with the course's thread policy (half the CPUs).
+COURSE_JOBS ?= 2
 course: $(STAMP)
-	COURSE_MODE=full $(PY) tools/run_course.py
+	COURSE_MODE=full $(PY) tools/run_course.py --jobs $(COURSE_JOBS)
 
+# Three runs; the summary goes to figures/bench.json and to the README's table.
 bench: $(STAMP)
-	$(PY) -m course_utils.bench
+	$(PY) -m course_utils.bench --runs 3 --json figures/bench.json --readme
 
 lab: $(STAMP)
 	$(PY) -c "import jupyterlab" 2>/dev/null || $(PY) -m pip install jupyterlab

@@ -41,3 +41,23 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def replace_between(path: str | os.PathLike, start: str, end: str, text: str) -> bool:
+    """Replace what lies between the markers ``start`` and ``end`` in a text file; True if it changed.
+
+    The markers stay; ``text`` goes on the lines between them. The file is written atomically.
+    Raises ``ValueError`` naming the markers when the file lacks them (or has them in the wrong order).
+    """
+    path = Path(path)
+    old = path.read_text(encoding="utf-8")
+    i = old.find(start)
+    j = old.find(end, i + len(start)) if i >= 0 else -1
+    if i < 0 or j < 0:
+        raise ValueError(f"{path} needs the markers {start} and {end} (in that order)")
+    new = old[: i + len(start)] + "\n" + text + "\n" + old[j:]
+    if new == old:
+        return False
+    with atomic_path(path) as tmp:
+        tmp.write_text(new, encoding="utf-8")
+    return True

@@ -24,12 +24,14 @@ import argparse
 import json
 import math
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from . import mode as _mode
-from .files import atomic_path
+from .files import atomic_path, replace_between
 from .paths import figures_dir, project_root
 
 RESULTS_FILE = "results.json"
@@ -149,6 +151,28 @@ def _write_atomically(path: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``<path>.lock`` while reading, changing and writing ``path``.
+
+    Two notebooks that record at the same moment would otherwise both read the old file and the
+    second write would drop the first one's entry. Where ``fcntl`` does not exist (Windows), no lock:
+    notebooks there run one at a time.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def record_results(
     notebook: str,
     metrics: dict,
@@ -188,15 +212,16 @@ def record_results(
     entry = {"mode": mode, "seconds": float(seconds), "metrics": _plain(metrics, "metrics")}
 
     path = results_path(path)
-    results = load_results(path)
-    old = results.get(stem)
-    if mode == "quick" and isinstance(old, dict) and old.get("mode") == "full":
-        print(f"results: kept the full-mode entry of {stem} in {_show(path)}; "
-              "this quick run was not recorded")
-        return entry
-    results[stem] = entry
-    text = json.dumps(results, indent=2, sort_keys=True, allow_nan=False) + "\n"
-    _write_atomically(path, text)
+    with _locked(path):   # notebooks run side by side (make course) must not lose each other's entries
+        results = load_results(path)
+        old = results.get(stem)
+        if mode == "quick" and isinstance(old, dict) and old.get("mode") == "full":
+            print(f"results: kept the full-mode entry of {stem} in {_show(path)}; "
+                  "this quick run was not recorded")
+            return entry
+        results[stem] = entry
+        text = json.dumps(results, indent=2, sort_keys=True, allow_nan=False) + "\n"
+        _write_atomically(path, text)
     print(f"results: recorded {stem} ({mode} mode, {seconds:.1f} s) in {_show(path)}")
     return entry
 
@@ -299,17 +324,8 @@ def update_readme(
     readme = Path(readme_path) if readme_path is not None else project_root() / "README.md"
     if results is None:
         results = load_results(results_file)
-    text = readme.read_text(encoding="utf-8")
-    start = text.find(README_START)
-    end = text.find(README_END, start + len(README_START)) if start >= 0 else -1
-    if start < 0 or end < 0:
-        raise ValueError(f"{readme} needs the markers {README_START} and {README_END} (in that order)")
     table = lesson_table(results, readme.parent / "notebooks")
-    new = text[: start + len(README_START)] + "\n" + table + "\n" + text[end:]
-    if new == text:
-        return False
-    _write_atomically(readme, new)
-    return True
+    return replace_between(readme, README_START, README_END, table)
 
 
 def main(argv: list[str] | None = None) -> int:

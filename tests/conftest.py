@@ -28,6 +28,18 @@ def rng():
     return np.random.default_rng(1234)
 
 
+def pytest_sessionfinish(session):
+    # Under pytest-xdist (make test runs two workers) each worker fills its own GRADCHECK_REPORT:
+    # hand it to the controller, which prints the summary.
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["gradcheck_report"] = dict(GRADCHECK_REPORT)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    GRADCHECK_REPORT.update(getattr(node, "workeroutput", {}).get("gradcheck_report", {}))
+
+
 def pytest_terminal_summary(terminalreporter):
     if not GRADCHECK_REPORT:
         return

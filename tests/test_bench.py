@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from course_utils import bench
@@ -19,16 +20,21 @@ def quick_run(tmp_path_factory):
 
 
 def test_table_has_every_case_with_positive_times(quick_run):
-    table, _ = quick_run
+    table, data = quick_run
     assert list(table["case"]) == [c.name for c in bench.CASES]
     for col in ("numpy_ms", "torch_ms"):
         assert (table[col] > 0).all() and np.isfinite(table[col]).all()
-    assert (table[["numpy_iqr_ms", "torch_iqr_ms"]] >= 0).all().all()
+    assert (table["ratio_min"] <= table["ratio"]).all() and (table["ratio"] <= table["ratio_max"]).all()
+    every_run = data["every_run"][0]
+    assert all(row["numpy_iqr_ms"] >= 0 and row["torch_iqr_ms"] >= 0 for row in every_run)
 
 
 def test_ratio_is_numpy_over_torch_and_met_follows_the_target(quick_run):
-    table, _ = quick_run
-    np.testing.assert_allclose(table["ratio"], table["numpy_ms"] / table["torch_ms"], rtol=1e-12)
+    table, data = quick_run
+    run = data["every_run"][0]            # one run: its ratios are the summary's
+    np.testing.assert_allclose([r["ratio"] for r in run], [r["numpy_ms"] / r["torch_ms"] for r in run],
+                               rtol=1e-12)
+    np.testing.assert_allclose(table["ratio"], [r["ratio"] for r in run], rtol=1e-12)
     for row in table.itertuples():
         case = next(c for c in bench.CASES if c.name == row.case)
         if case.target is None:
@@ -37,11 +43,35 @@ def test_ratio_is_numpy_over_torch_and_met_follows_the_target(quick_run):
             assert row.target == case.target and row.met == (row.ratio <= case.target)
 
 
+def test_summary_takes_the_median_and_the_spread_over_runs():
+    runs = [pd.DataFrame({"case": ["a", "b"], "shape": ["s", "t"], "numpy_ms": [1.0, 2.0],
+                          "torch_ms": [1.0, 1.0], "ratio": [r, 2.0 * r], "target": [1.0, None]})
+            for r in (0.5, 0.9, 1.4)]
+    table = bench.summarize(runs)
+    assert table["ratio"].tolist() == [0.9, 1.8]
+    assert table["ratio_min"].tolist() == [0.5, 1.0] and table["ratio_max"].tolist() == [1.4, 2.8]
+    assert table["met"].tolist() == [True, None]
+
+
 def test_json_holds_the_same_table(quick_run):
     table, data = quick_run
     assert [r["case"] for r in data["table"]] == list(table["case"])
     assert data["table"][-1]["target"] is None  # Dense: report only, null rather than NaN
     assert data["environment"]["torch_threads"] == torch.get_num_threads()
+
+
+def test_readme_table_is_written_between_the_markers(quick_run, tmp_path):
+    table, data = quick_run
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{bench.README_START}\nold\n{bench.README_END}\nrest\n")
+    text_table = bench.readme_table(table, data["environment"], runs=1)
+    assert bench.update_bench_table(text_table, readme) and not bench.update_bench_table(text_table, readme)
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith("rest\n") and "old" not in text
+    assert all(f"| {case.name} |" in text for case in bench.CASES)
+    readme.write_text("no markers\n")
+    with pytest.raises(ValueError, match="bench:start"):
+        bench.update_bench_table(text_table, readme)
 
 
 @pytest.mark.parametrize("case", bench.CASES, ids=lambda c: c.name)

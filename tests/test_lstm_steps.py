@@ -46,7 +46,10 @@ def test_a_wrong_backward_fails_the_check(rng):
     assert rel_error(dc_prev / f, numerical_gradient(loss, arrays["c_prev"])) > 1e-2
 
 
-def test_the_steps_equal_the_fast_layer_over_several_steps(rng):
+@pytest.mark.parametrize("block_numbers", [LSTM.BLOCK_NUMBERS, 1, 2 * 3 * 4 * 5])
+def test_the_steps_equal_the_fast_layer_over_several_steps(rng, monkeypatch, block_numbers):
+    # The fast backward goes back in blocks of steps: one block, blocks of one step, blocks of two
+    monkeypatch.setattr(LSTM, "BLOCK_NUMBERS", block_numbers)
     N, T, D, H = 3, 6, 4, 5
     layer = LSTM(D, H, rng=rng, dtype=np.float64)
     layer.params["b"][...] = rng.standard_normal(4 * H)

@@ -109,7 +109,7 @@ def test_numpy_scalars_and_arrays_become_plain_python(path):
 def test_atomic_write_leaves_no_temporary_files(path):
     for i in range(3):
         R.record_results(f"0{i + 1}_x", {"a": float(i)}, 1.0, mode="full", path=path)
-    assert sorted(p.name for p in path.parent.iterdir()) == ["results.json"]
+    assert files_beside(path) == ["results.json"]
 
 
 def test_failed_write_keeps_the_old_file_and_leaves_no_temporary_files(path, monkeypatch):
@@ -123,7 +123,31 @@ def test_failed_write_keeps_the_old_file_and_leaves_no_temporary_files(path, mon
     with pytest.raises(OSError):
         R.record_results("03_x", {"a": 2.0}, 1.0, mode="full", path=path)
     assert path.read_bytes() == before
-    assert sorted(p.name for p in path.parent.iterdir()) == ["results.json"]
+    assert files_beside(path) == ["results.json"]
+
+
+def files_beside(path):
+    """The files in the results folder, without the lock file that record_results keeps there."""
+    return sorted(p.name for p in path.parent.iterdir() if p.name != "results.json.lock")
+
+
+def _record_many(path, worker):
+    for k in range(10):
+        R.record_results(f"{worker}{k}_x", {"k": k}, 1.0, mode="full", path=path)
+
+
+def test_notebooks_recording_at_the_same_time_lose_nothing(path):
+    # make course runs notebooks side by side: every entry must survive (the lock in record_results)
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=_record_many, args=(path, w)) for w in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=60)
+        assert w.exitcode == 0
+    assert sorted(R.load_results(path)) == sorted(f"{w}{k}_x" for w in range(4) for k in range(10))
 
 
 def test_load_missing_file_is_empty(path):

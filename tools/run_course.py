@@ -4,11 +4,19 @@
     python tools/run_course.py                   # every notebooks/*.ipynb, in full mode
     python tools/run_course.py 03 05 --mode quick
     python tools/run_course.py notebooks/07_pneumonia_cnn.ipynb
+    python tools/run_course.py --jobs 2          # two notebooks at a time (what ``make course`` does)
 
 Each notebook is executed with nbclient (kernel ``python3``, working directory ``notebooks/``,
 ``COURSE_MODE`` set for the kernel) and saved with its outputs, also when a cell fails; the
 other notebooks still run, and the script exits non-zero naming the failures. Full mode has
 no cell timeout. The mode defaults to ``$COURSE_MODE``, else ``full``.
+
+``--jobs N`` runs N notebooks at a time, each in its own process and kernel, the longest first (by the
+run time recorded in ``figures/results.json``); a notebook that reads another's output (``RUNS_AFTER``)
+runs after it, in the same job. Every kernel keeps the course's thread policy
+(``course_utils.hardware``: half the CPUs), so two jobs fill a 2-core machine without oversubscribing
+it, and the results are the same as one at a time; only the timings measured inside the lessons see
+the other job's load.
 
 Caution: a quick run also saves its (quick) outputs into the notebooks. The committed
 notebooks carry the outputs of a full run, so restore them (``git checkout notebooks/``)
@@ -22,6 +30,7 @@ import os
 import re
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,6 +96,56 @@ def run_notebook(path: Path, mode: str, output: Path) -> tuple[str, float, str]:
     return status, seconds, error
 
 
+# Notebooks that read what an earlier one wrote: lesson 05 reads lesson 04's results, lesson 06 reads
+# lesson 05's weight file and results. With --jobs, such a chain runs in one job, in this order.
+RUNS_AFTER = {"05": "04", "06": "05"}
+
+
+def chains(notebooks: list[Path]) -> list[list[Path]]:
+    """The notebooks grouped so that each runs after the one it reads from (when both are selected)."""
+    groups: list[list[Path]] = []
+    for path in sorted(notebooks):
+        before = RUNS_AFTER.get(path.stem[:2])
+        home = next((g for g in groups if before and any(p.stem[:2] == before for p in g)), None)
+        if home is None:
+            groups.append([path])
+        else:
+            home.append(path)
+    return groups
+
+
+def longest_first(groups: list[list[Path]]) -> list[list[Path]]:
+    """The groups by their last recorded run time, longest first (a notebook never run counts as long)."""
+    results = course_results.load_results()
+
+    def recorded_seconds(path: Path) -> float:
+        entry = results.get(path.stem)
+        seconds = entry.get("seconds") if isinstance(entry, dict) else None
+        return float(seconds) if isinstance(seconds, (int, float)) else float("inf")
+
+    return sorted(groups, key=lambda g: sum(recorded_seconds(p) for p in g), reverse=True)
+
+
+def run_group(group: list[Path], mode: str, outputs: dict) -> list[tuple]:
+    """Run the notebooks of one group one after the other; one (path, status, seconds, error) each."""
+    return [(path, *run_notebook(path, mode, outputs[path])) for path in group]
+
+
+def run_in_parallel(notebooks: list[Path], mode: str, outputs: dict, jobs: int) -> list[tuple]:
+    """Run the notebooks ``jobs`` at a time, longest first; rows in the order of ``notebooks``."""
+    groups = longest_first(chains(notebooks))
+    plan = ", ".join("+".join(p.stem[:2] for p in g) for g in groups)
+    print(f"{len(notebooks)} notebooks, {jobs} at a time, longest first: {plan} ({mode} mode)", flush=True)
+    finished = {}
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for future in [pool.submit(run_group, g, mode, outputs) for g in groups]:
+            for path, status, seconds, error in future.result():   # printed as each group is collected
+                print(f"    {path.name}: {status} in {seconds:.1f} s{': ' + error if error else ''}",
+                      flush=True)
+                finished[path] = (path.stem, status, seconds)
+    return [finished[path] for path in notebooks]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", metavar="NOTEBOOK",
@@ -95,8 +154,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="run mode (default: $COURSE_MODE, else full)")
     parser.add_argument("--output-dir", type=Path, default=None,
                         help="save the executed notebooks here instead of in place")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="notebooks run at the same time, each in its own kernel (default 1)")
     args = parser.parse_args(argv)
 
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
     mode = args.mode or course_mode.run_mode()
     notebooks = find_notebooks(args.notebooks)
     if not notebooks:
@@ -110,13 +173,16 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["COURSE_PROGRESS"] = "text"
     os.environ.pop("MPLBACKEND", None)
 
-    rows = []
-    for i, path in enumerate(notebooks, 1):
-        output = args.output_dir / path.name if args.output_dir else path
-        print(f"[{i}/{len(notebooks)}] {path.name} ({mode} mode) ...", flush=True)
-        status, seconds, error = run_notebook(path, mode, output)
-        print(f"    {status} in {seconds:.1f} s{': ' + error if error else ''}", flush=True)
-        rows.append((path.stem, status, seconds))
+    outputs = {path: args.output_dir / path.name if args.output_dir else path for path in notebooks}
+    if args.jobs == 1:
+        rows = []
+        for i, path in enumerate(notebooks, 1):
+            print(f"[{i}/{len(notebooks)}] {path.name} ({mode} mode) ...", flush=True)
+            status, seconds, error = run_notebook(path, mode, outputs[path])
+            print(f"    {status} in {seconds:.1f} s{': ' + error if error else ''}", flush=True)
+            rows.append((path.stem, status, seconds))
+    else:
+        rows = run_in_parallel(notebooks, mode, outputs, args.jobs)
 
     results = course_results.load_results()
     print()

@@ -55,6 +55,8 @@ class LSTM(Layer):
     The only Python loop runs over time steps, with one matrix product per step.
     """
 
+    BLOCK_NUMBERS = 1 << 16   # numbers per block of steps in backward (see there): 256 kB in float32
+
     def __init__(self, input_size: int, hidden_size: int, *, return_sequences: bool = True,
                  rng=None, dtype=np.float32):
         super().__init__(dtype)
@@ -191,29 +193,41 @@ class LSTM(Layer):
         if d_final_state is not None:
             dh_T, dc_T = d_final_state
             if dh_T is not None:
-                dh_next = dh_next + check_grad(dh_T, (N, H), self, name="dh_T")
+                dh_next += check_grad(dh_T, (N, H), self, name="dh_T")
             if dc_T is not None:
-                dc_next = dc_next + check_grad(dc_T, (N, H), self, name="dc_T")
-        if self.return_sequences:
-            dy_tm = dy.transpose(1, 0, 2)                           # (T, N, H) view
-        else:
-            dh_next = dh_next + dy
+                dc_next += check_grad(dc_T, (N, H), self, name="dc_T")
+        if not self.return_sequences:
+            dh_next += dy
 
+        da = self._scratch("da", (T, N, 4 * H))        # gradient of each step's pre-activations
+        da4 = da.reshape(T, N, 4, H)                   # (step, example, gate, unit): a view
+        f = gates[..., H:2 * H]
         W_hT = self.params["W_h"].T
-        da = self._scratch("da", (T, N, 4 * H))      # gradient of each step's pre-activations
-        for t in reversed(range(T)):
-            gate = gates[t]
-            i, f, g, o = gate[:, :H], gate[:, H:2 * H], gate[:, 2 * H:3 * H], gate[:, 3 * H:]
-            dh = dh_next + dy_tm[t] if self.return_sequences else dh_next
-            tc = tanh_cs[t]
-            dc = dc_next + dh * o * (1 - tc * tc)                  # through h_t = o * tanh(c_t)
-            d = da[t]
-            d[:, :H] = dc * g * i * (1 - i)                        # through i = sigmoid, sigmoid' = s (1 - s)
-            d[:, H:2 * H] = dc * cs[t] * f * (1 - f)               # through f = sigmoid
-            d[:, 2 * H:3 * H] = dc * i * (1 - g * g)               # through g = tanh, tanh' = 1 - t^2
-            d[:, 3 * H:] = dh * tc * o * (1 - o)                   # through o = sigmoid
-            dc_next = dc * f                                        # c_{t-1} reaches c_t through f
-            dh_next = d @ W_hT                                      # h_{t-1} reaches all four gates
+        dh, dc = np.empty((N, H), self.dtype), np.empty((N, H), self.dtype)
+        # The steps go back in blocks of B: the factors of a block are computed together (few large
+        # operations) and are still in the processor's cache when the loop reads them (B * N * 4H
+        # numbers, about 256 kB in float32).
+        B = max(1, min(T, self.BLOCK_NUMBERS // (N * 4 * H)))
+        factor = self._scratch("factor", (B, N, 4 * H))
+        o_dtanh = self._scratch("o_dtanh", (B, N, H))
+        for t1 in range(T, 0, -B):
+            t0 = max(0, t1 - B)
+            n = t1 - t0
+            self._backward_factors(gates[t0:t1], cs[t0:t1 + 1], tanh_cs[t0:t1], factor[:n], o_dtanh[:n])
+            factor4 = factor.reshape(B, N, 4, H)
+            for t in reversed(range(t0, t1)):
+                k = t - t0
+                if self.return_sequences:
+                    np.add(dh_next, dy[:, t], out=dh)               # the loss at step t + step t+1
+                else:
+                    dh[...] = dh_next
+                np.multiply(dh, o_dtanh[k], out=dc)                 # through h_t = o * tanh(c_t) ...
+                dc += dc_next                                       # ... and from c_{t+1}
+                # da_i, da_f, da_g: dc times their factors; da_o: dh times its factor
+                np.multiply(factor4[k, :, :3], dc[:, None, :], out=da4[t, :, :3])
+                np.multiply(factor4[k, :, 3], dh, out=da4[t, :, 3])
+                np.multiply(dc, f[t], out=dc_next)                  # c_{t-1} reaches c_t through f
+                np.matmul(da[t], W_hT, out=dh_next)                 # h_{t-1} reaches all four gates
 
         # Weight gradients: one matrix product each over all steps at once.
         da2 = da.reshape(T * N, 4 * H)
@@ -224,6 +238,32 @@ class LSTM(Layer):
         dx_tm = self._scratch("dx_tm", (T, N, D))
         np.matmul(da2, self.params["W_x"].T, out=dx_tm.reshape(T * N, D))
         return dx_tm.transpose(1, 0, 2).copy()                    # (N, T, D), always a new array
+
+    def _backward_factors(self, gates, cs, tanh_cs, factor, o_dtanh):
+        """What the backward pass multiplies the incoming gradients by, for a block of steps at once.
+
+        With ``dc`` the gradient at ``c_t`` and ``dh`` the one at ``h_t``, the pre-activation gradients are
+        ``da_i = dc * g i(1 - i)``, ``da_f = dc * c_{t-1} f(1 - f)``, ``da_g = dc * i (1 - g^2)``,
+        ``da_o = dh * tanh(c_t) o(1 - o)``, and ``dc = dc_{t+1 -> t} + dh * o (1 - tanh(c_t)^2)``.
+        The factors after ``dc`` and ``dh`` are known since the forward pass: computing them here, as a few
+        operations on whole blocks, leaves the loop over time with seven small operations per step.
+
+        Inputs: ``gates`` (B, N, 4H), ``cs`` (B + 1, N, H) (``cs[k]`` is ``c_{t-1}`` of the block's step k),
+        ``tanh_cs`` (B, N, H). Fills ``factor`` (B, N, 4H) and ``o_dtanh`` (B, N, H).
+        """
+        H = self.hidden_size
+        i, g, o = gates[..., :H], gates[..., 2 * H:3 * H], gates[..., 3 * H:]
+        np.multiply(gates, gates, out=factor)                             # s^2 of every gate
+        np.subtract(gates[..., :2 * H], factor[..., :2 * H], out=factor[..., :2 * H])   # i, f: s (1 - s)
+        np.subtract(o, factor[..., 3 * H:], out=factor[..., 3 * H:])                    # o: s (1 - s)
+        np.subtract(1, factor[..., 2 * H:3 * H], out=factor[..., 2 * H:3 * H])          # g: 1 - g^2
+        factor[..., :H] *= g                                              # da_i = dc * [g i (1 - i)]
+        factor[..., H:2 * H] *= cs[:-1]                                   # da_f = dc * [c_{t-1} f (1 - f)]
+        factor[..., 2 * H:3 * H] *= i                                     # da_g = dc * [i (1 - g^2)]
+        factor[..., 3 * H:] *= tanh_cs                                    # da_o = dh * [tanh(c_t) o (1 - o)]
+        np.multiply(tanh_cs, tanh_cs, out=o_dtanh)
+        np.subtract(1, o_dtanh, out=o_dtanh)
+        o_dtanh *= o                                                      # dc += dh * [o (1 - tanh^2)]
 
 
 # ---------------------------------------------------------------------------------------------------
