@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
-import pytest
+from exercise_testing import checker_tests, load_solutions
 
 from course_utils.exercises import lesson03
 
-SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
-
-
-def solutions(lesson: str):
-    spec = importlib.util.spec_from_file_location(f"solutions_{lesson}", SOLUTIONS / f"{lesson}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-S03 = solutions("lesson03")
+S03 = load_solutions("lesson03")
 
 
 def nearest_only(X_train, y_train, X, k):
@@ -48,23 +35,4 @@ CASES = {
     "linear_ar_fit": (lesson03.check_linear_ar_fit, S03.fit_linear_ar,
                       [ar_without_intercept, ar_newest_lag_first]),
 }
-WRONG = [(name, wrong) for name, (_, _, wrongs) in CASES.items() for wrong in wrongs]
-
-
-@pytest.mark.parametrize("name", CASES)
-def test_the_solution_passes(name, capsys):
-    check, solution, _ = CASES[name]
-    check(solution)
-    assert ": correct (" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("name, wrong", WRONG, ids=[wrong.__name__ for _, wrong in WRONG])
-def test_a_wrong_answer_fails(name, wrong):
-    check, _, _ = CASES[name]
-    with pytest.raises(AssertionError):
-        check(wrong)
-
-
-def test_a_wrong_shape_is_named():
-    with pytest.raises(AssertionError, match=r"coef: expected shape \(3,\), got \(3, 1\)"):
-        lesson03.check_linear_ar_fit(lambda X, y: (S03.fit_linear_ar(X, y)[0][:, None], 0.0))
+test_the_solution_passes, test_a_wrong_answer_fails = checker_tests(CASES)

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
-import pytest
+from exercise_testing import checker_tests, load_solutions
 
 from course_utils.exercises import lesson05
 
-SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
-
-
-def solutions(lesson: str):
-    spec = importlib.util.spec_from_file_location(f"solutions_{lesson}", SOLUTIONS / f"{lesson}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-S05 = solutions("lesson05")
+S05 = load_solutions("lesson05")
 
 
 def overwrite_last(dout, hs):
@@ -57,25 +44,4 @@ CASES = {
     "mixture_weight": (lesson05.check_mixture_weight, S05.choose_mixture_weight,
                        [mix_log_probabilities, index_not_alpha]),
 }
-WRONG = [(name, wrong) for name, (_, _, wrongs) in CASES.items() for wrong in wrongs]
-
-
-@pytest.mark.parametrize("name", CASES)
-def test_the_solution_passes(name, capsys):
-    check, solution, _ = CASES[name]
-    check(solution)
-    assert ": correct (" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("name, wrong", WRONG, ids=[wrong.__name__ for _, wrong in WRONG])
-def test_a_wrong_answer_fails(name, wrong):
-    check, _, _ = CASES[name]
-    with pytest.raises(AssertionError):
-        check(wrong)
-
-
-def test_a_wrong_forward_fails():
-    # The max first and the last state second: the Dense layer would read the halves the other way round
-    with pytest.raises(AssertionError, match="out: relative error"):
-        lesson05.check_last_and_max_head(lambda hs: np.concatenate([hs.max(axis=1), hs[:, -1]], axis=1),
-                                         S05.last_and_max_backward)
+test_the_solution_passes, test_a_wrong_answer_fails = checker_tests(CASES)

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
-import pytest
 import torch.nn.functional as F
+from exercise_testing import checker_tests, load_solutions
 from torch import nn
 
 from course_utils.exercises import lesson06
 
-SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
-
-
-def solutions(lesson: str):
-    spec = importlib.util.spec_from_file_location(f"solutions_{lesson}", SOLUTIONS / f"{lesson}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-S06 = solutions("lesson06")
+S06 = load_solutions("lesson06")
 
 
 def step_without_zero_grad(model, optimizer, X, Y, clip_norm):
@@ -59,25 +46,4 @@ CASES = {
     "hybrid_params_from_torch": (lesson06.check_hybrid_params_from_torch, S06.hybrid_params_from_torch,
                                  [params_with_one_lstm_bias, params_with_a_reshaped_kernel]),
 }
-WRONG = [(name, wrong) for name, (_, _, wrongs) in CASES.items() for wrong in wrongs]
-
-
-@pytest.mark.parametrize("name", CASES)
-def test_the_solution_passes(name, capsys):
-    check, solution, _ = CASES[name]
-    check(solution)
-    assert ": correct (" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("name,wrong", WRONG, ids=[wrong.__name__ for _, wrong in WRONG])
-def test_a_wrong_answer_fails(name, wrong):
-    with pytest.raises(AssertionError):
-        CASES[name][0](wrong)
-
-
-def test_a_missing_key_is_named():
-    def without_dense_bias(state):
-        return {k: v for k, v in S06.hybrid_params_from_torch(state).items() if k != "dense.b"}
-
-    with pytest.raises(AssertionError, match=r"missing keys \['dense.b'\]"):
-        lesson06.check_hybrid_params_from_torch(without_dense_bias)
+test_the_solution_passes, test_a_wrong_answer_fails = checker_tests(CASES)

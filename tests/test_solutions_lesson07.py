@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
-import pytest
+from exercise_testing import checker_tests, load_solutions
 
 from course_utils.exercises import lesson07
 
-SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
-
-
-def solutions(lesson: str):
-    spec = importlib.util.spec_from_file_location(f"solutions_{lesson}", SOLUTIONS / f"{lesson}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-S07 = solutions("lesson07")
+S07 = load_solutions("lesson07")
 
 
 def threshold_with_swapped_costs(y, prob, cost_fn=5.0, cost_fp=1.0):
@@ -52,23 +39,4 @@ CASES = {
     "calibration_table": (lesson07.check_calibration_table, S07.calibration_table,
                           [table_with_bin_centres, table_with_zeros_for_empty_bins]),
 }
-WRONG = [(name, wrong) for name, (_, _, wrongs) in CASES.items() for wrong in wrongs]
-
-
-@pytest.mark.parametrize("name", CASES)
-def test_the_solution_passes(name, capsys):
-    check, solution, _ = CASES[name]
-    check(solution)
-    assert ": correct (" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("name,wrong", WRONG, ids=[wrong.__name__ for _, wrong in WRONG])
-def test_a_wrong_answer_fails(name, wrong):
-    with pytest.raises(AssertionError):
-        CASES[name][0](wrong)
-
-
-def test_the_threshold_message_names_both_costs():
-    message = r"threshold \(5 FN \+ FP, tied probabilities\): expected .* \(cost .*\), got .* \(cost "
-    with pytest.raises(AssertionError, match=message):
-        lesson07.check_cost_threshold(threshold_with_swapped_costs)
+test_the_solution_passes, test_a_wrong_answer_fails = checker_tests(CASES)
