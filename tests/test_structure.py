@@ -119,8 +119,7 @@ def test_one_name_one_home():
     assert {n: where for n, where in homes.items() if len(where) > 1} == {}
 
 
-LAYERS = [getattr(layers, n) for n in layers.__all__ if inspect.isclass(getattr(layers, n))] \
-    if hasattr(layers, "__all__") else [c for _, c in inspect.getmembers(layers, inspect.isclass)]
+LAYERS = [getattr(layers, name) for name in layers.__all__ if inspect.isclass(getattr(layers, name))]
 
 
 @pytest.mark.parametrize("layer", LAYERS, ids=lambda c: c.__name__)

@@ -23,7 +23,7 @@ def expect_close(name: str, value, expected, tol: float = 1e-7) -> float:
     return error
 
 
-def report(exercise: str, errors: dict) -> None:
-    """Print the checks that passed, worst error first."""
+def report(exercise: str, errors: dict, measure: str = "relative error") -> None:
+    """Print that the answer passed: how many checks, and the worst value of what they measured."""
     worst = max(errors.values()) if errors else 0.0
-    print(f"{exercise}: correct ({len(errors)} checks, worst relative error {worst:.1e})")
+    print(f"{exercise}: correct ({len(errors)} checks, worst {measure} {worst:.1e})")

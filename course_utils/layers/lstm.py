@@ -209,12 +209,12 @@ class LSTM(Layer):
         # numbers, about 256 kB in float32).
         B = max(1, min(T, self.BLOCK_NUMBERS // (N * 4 * H)))
         factor = self._scratch("factor", (B, N, 4 * H))
+        factor4 = factor.reshape(B, N, 4, H)
         o_dtanh = self._scratch("o_dtanh", (B, N, H))
         for t1 in range(T, 0, -B):
             t0 = max(0, t1 - B)
             n = t1 - t0
             self._backward_factors(gates[t0:t1], cs[t0:t1 + 1], tanh_cs[t0:t1], factor[:n], o_dtanh[:n])
-            factor4 = factor.reshape(B, N, 4, H)
             for t in reversed(range(t0, t1)):
                 k = t - t0
                 if self.return_sequences:
