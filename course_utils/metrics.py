@@ -6,6 +6,7 @@ binary metrics with a threshold chosen on validation, and a paired test of two c
     binary_metrics(y_true, prob, threshold)   # accuracy, precision, recall, specificity, F1, ROC-AUC
     youden_threshold(y_val, prob_val)         # the threshold, chosen on validation data
     compare_paired(y_true, pred_a, pred_b)    # McNemar's exact test: are two models really different?
+    paired_gain(model_losses, baseline_losses)  # how much lower a model's loss is, with its standard error
 
 scikit-learn and SciPy are imported inside the functions that need them.
 """
@@ -148,3 +149,23 @@ def compare_paired(y_true, pred_a, pred_b) -> dict:
     p = binomtest(a_only, a_only + b_only, 0.5).pvalue if a_only + b_only else 1.0
     return {"a_only": a_only, "b_only": b_only, "both_right": int(np.sum(right_a & right_b)),
             "both_wrong": int(np.sum(~right_a & ~right_b)), "p_value": float(p)}
+
+
+def paired_gain(model_losses, baseline_losses) -> tuple[float, float]:
+    """How much lower a model's loss is than a baseline's on the same test examples, and how sure that is.
+
+    ``model_losses`` and ``baseline_losses`` are ``(n,)`` per-example losses on the same examples: squared
+    errors, ``-ln p[target]``, or ``1 - correct`` for accuracy. Returns ``(gain, standard_error)``: the
+    mean of ``baseline - model`` and the standard error of that mean. Pairing removes what the examples
+    share (a hard example is hard for both), so the standard error is that of the difference, not of
+    either score. The lessons claim "the model beats the baseline" only when ``gain > standard_error``.
+    """
+    model_losses = np.asarray(model_losses, dtype=np.float64)
+    baseline_losses = np.asarray(baseline_losses, dtype=np.float64)
+    if model_losses.ndim != 1 or model_losses.shape != baseline_losses.shape or len(model_losses) < 2:
+        raise ValueError(f"paired_gain: expected two (n,) arrays of per-example losses with n >= 2, got "
+                         f"shapes {model_losses.shape} and {baseline_losses.shape}")
+    if not (np.isfinite(model_losses).all() and np.isfinite(baseline_losses).all()):
+        raise ValueError("paired_gain: the losses must be finite (an infinite loss has no mean)")
+    diff = baseline_losses - model_losses
+    return float(diff.mean()), float(diff.std(ddof=1) / np.sqrt(len(diff)))

@@ -53,7 +53,7 @@ LESSONS = (
 # ``None`` would mean "every key the notebook recorded".
 HEADLINE = {
     "01": ("max_abs_diff_torch", "max_gate_saturation_raw", "max_gate_saturation_scaled"),
-    "02": ("val_loss_nats", "unigram_val_loss_nats", "train_chars_per_second"),
+    "02": ("test_loss_nats", "val_loss_nats", "unigram_test_loss_nats", "train_chars_per_second"),
     "03": ("test_mse", "persistence_mse", "moving_average_mse", "ar_mse", "noise_floor"),
     "04": ("test_top1", "test_top5", "test_perplexity", "bigram_test_top1", "bigram_test_perplexity",
            "seconds_per_epoch"),
