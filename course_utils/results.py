@@ -44,12 +44,14 @@ LESSONS = (
     ("04", "04_cnn_next_word", "CNN next-word model", "NumPy"),
     ("05", "05_cnn_lstm_next_word", "CNN + LSTM next-word model", "NumPy"),
     ("06", "06_cnn_lstm_pytorch", "The hybrid in PyTorch", "PyTorch"),
-    ("07", "07_pneumonia_cnn", "Pneumonia CNN", "PyTorch"),
+    ("07a", "07a_pneumonia_cnn", "Pneumonia CNN", "PyTorch"),
+    ("07b", "07b_pneumonia_robust", "Pneumonia CNN made robust", "PyTorch"),
     ("08", "08_emoji_lstm", "Emoji LSTM", "Keras 3 on PyTorch, FastAPI"),
     ("09", "09_text_classification", "Text classification", "Keras 3, scikit-learn"),
 )
 
-# The metric keys shown as a notebook's headline, by the notebook's number prefix.
+# The metric keys shown as a notebook's headline, by the notebook's number: its stem up to the first "_"
+# ("03", or "07a" where one lesson has two notebooks).
 # ``None`` would mean "every key the notebook recorded".
 HEADLINE = {
     "01": ("max_abs_diff_torch", "max_gate_saturation_raw", "max_gate_saturation_scaled"),
@@ -60,8 +62,10 @@ HEADLINE = {
     "05": ("test_top1", "test_top5", "test_perplexity", "bigram_test_top1", "bigram_test_perplexity",
            "seconds_per_epoch"),
     "06": ("parity_max_abs_diff", "test_top1", "test_perplexity", "seconds_per_epoch"),
-    "07": ("test_auc", "test_accuracy", "test_precision", "test_recall", "test_specificity", "test_f1",
-           "baseline_test_auc"),
+    "07a": ("test_auc", "test_accuracy", "test_precision", "test_recall", "test_specificity", "test_f1",
+            "baseline_test_auc"),
+    "07b": ("test_auc", "test_accuracy", "test_recall", "test_specificity", "threshold", "n_networks",
+            "baseline_test_auc"),
     "08": ("test_accuracy", "test_accuracy_mean_of_3_seeds", "baseline_test_accuracy",
            "test_accuracy_independent_344", "baseline_test_accuracy_independent_344",
            "batch_requests_per_second"),
@@ -243,10 +247,11 @@ def _format_value(value) -> str:
 def headline(notebook: str, metrics: dict) -> str:
     """The notebook's headline metrics as one short string, e.g. ``"test_mse=0.0121, ar_mse=0.013"``.
 
-    The keys come from :data:`HEADLINE` by the notebook's number prefix; keys the notebook did
-    not record are left out. A notebook mapped to ``None`` shows every key it recorded.
+    The keys come from :data:`HEADLINE` by the notebook's number (its stem up to the first ``_``);
+    keys the notebook did not record are left out. A notebook mapped to ``None`` shows every key it
+    recorded.
     """
-    keys = HEADLINE.get(str(notebook)[:2])
+    keys = HEADLINE.get(str(notebook).split("_", 1)[0])
     if keys is None:
         keys = list(metrics)
     return ", ".join(f"{k}={_format_value(metrics[k])}" for k in keys if k in metrics)

@@ -29,6 +29,7 @@ from course_utils.lessons.pneumonia.data import (
     subsample_class,
     to_tensor,
 )
+from course_utils.lessons.pneumonia.evaluation import auc_gain, roc_auc
 from course_utils.lessons.pneumonia.gradcam import grad_cam
 from course_utils.lessons.pneumonia.model import (
     ImageStandardize,
@@ -527,7 +528,73 @@ def test_train_classifier_monitors_other_sets_without_choosing_by_them():
         run({"shifted": (other[0], other[1][:-1])})
 
 
+def test_train_classifier_judges_validation_with_its_own_weight():
+    # pos_weight weights the training loss; val_pos_weight (default: the same) the validation loss
+    train, val = toy_data(64, 0), toy_data(32, 1)
+
+    def run(**weights):
+        torch.manual_seed(0)
+        model = build_cnn(8, channels=(4,), hidden=(4,), mean=0.35, std=0.3)
+        history = train_classifier(model, train, val, epochs=2, batch_size=32, progress=False, device="cpu",
+                                   patience=5, **weights)
+        return model, history
+
+    def loss(model, weight):
+        logits = torch.from_numpy(predict_logits(model, val[0])).float()
+        return torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(weight))(
+            logits, torch.tensor(val[1]).float()).item()
+
+    weighted, h_weighted = run(pos_weight=0.2)
+    assert h_weighted["val_loss"].min() == pytest.approx(loss(weighted, 0.2), rel=1e-5)
+    plain, h_plain = run(pos_weight=0.2, val_pos_weight=1.0)
+    assert h_plain["val_loss"].min() == pytest.approx(loss(plain, 1.0), rel=1e-5)
+    np.testing.assert_array_equal(h_plain["train_loss"], h_weighted["train_loss"])   # training unchanged
+    assert not np.allclose(h_plain["val_loss"], h_weighted["val_loss"])
+
+
 # --------------------------------------------------------------------------- metrics
+
+
+def test_roc_auc_matches_scikit_learn_row_by_row_with_ties():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, (4, 50))
+    prob = np.round(rng.random((4, 50)) * 0.5 + 0.3 * y, 1)               # rounded: many ties
+    np.testing.assert_allclose(roc_auc(y, prob), [roc_auc_score(a, b) for a, b in zip(y, prob)], rtol=1e-12)
+    assert roc_auc([0, 1, 1], [0.2, 0.9, 0.1]) == pytest.approx(0.5)
+    assert np.isnan(roc_auc([1, 1], [0.2, 0.3]))                          # one class: undefined
+    with pytest.raises(ValueError, match="one shape"):
+        roc_auc([0, 1], [0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="0 and 1"):
+        roc_auc([0, 2], [0.1, 0.2])
+
+
+def test_auc_gain_is_paired_and_its_standard_error_shrinks_with_more_images():
+    def case(n, seed):
+        rng = np.random.default_rng(seed)
+        y = rng.integers(0, 2, n)
+        noise = rng.standard_normal(n)
+        good = 2.0 * y + noise                                            # the same noise in both models:
+        worse = 1.5 * y + noise + 0.3 * rng.standard_normal(n)            # their errors are correlated
+        return y, good, worse
+
+    y, good, worse = case(400, 0)
+    gain, se = auc_gain(y, good, worse, n_boot=500)
+    assert gain == pytest.approx(roc_auc(y, good) - roc_auc(y, worse))
+    assert gain > se > 0
+    # paired: far surer than the two AUCs' own spreads would suggest
+    idx = np.random.default_rng(1).integers(0, 400, (500, 400))
+    unpaired = np.sqrt(np.var(roc_auc(y[idx], good[idx])) + np.var(roc_auc(y[idx], worse[idx])))
+    assert se < 0.7 * unpaired
+    assert auc_gain(y, good, good) == (0.0, 0.0)                          # a model against itself
+    _, se_large = auc_gain(*case(4000, 2), n_boot=500)
+    assert se_large < 0.5 * se                                            # about 1 / sqrt(n)
+    assert auc_gain(y, good, worse, n_boot=500) == (gain, se)             # seeded: repeatable
+    with pytest.raises(ValueError, match="both classes"):
+        auc_gain(np.ones(5, int), np.arange(5.0), np.arange(5.0))
+    with pytest.raises(ValueError, match="three"):
+        auc_gain(y, good[:-1], worse)
 
 
 def test_binary_metrics_hand_example():

@@ -26,7 +26,8 @@ MODES = ("quick", "full")
 
 # What each lesson reads from the registry (the course's own data in data/medical, data/emoji and
 # data/text_classification is read directly and is not registered). Lessons not listed ask for nothing.
-EXPECTED_DATA = {"02_char_lstm_dickens": {"dickens"}, "07_pneumonia_cnn": {"pneumoniamnist_28_balanced"}}
+EXPECTED_DATA = {"02_char_lstm_dickens": {"dickens"}, "07a_pneumonia_cnn": {"pneumoniamnist_28_balanced"},
+                 "07b_pneumonia_robust": {"pneumoniamnist_28_balanced"}}
 
 
 def code_of(path: Path) -> ast.Module:

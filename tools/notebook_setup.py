@@ -92,7 +92,7 @@ def repo_url(pyproject: Path = ROOT / "pyproject.toml") -> str:
 
 
 def setup_source(notebook: str, url: str) -> str:
-    """The set-up cell of a notebook (by file name or stem, e.g. ``"07_pneumonia_cnn"``)."""
+    """The set-up cell of a notebook (by file name or stem, e.g. ``"07a_pneumonia_cnn"``)."""
     prefix = Path(notebook).name[:2]
     source = SETUP_TEMPLATE.format(env=REPO_URL_ENV, url=url, extras=EXTRAS[prefix], clone=CLONE_DIR)
     return source + (MINILM_TEMPLATE if prefix in NEEDS_MINILM else "") + SETUP_IMPORT

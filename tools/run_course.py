@@ -3,7 +3,7 @@
 
     python tools/run_course.py                   # every notebooks/*.ipynb, in full mode
     python tools/run_course.py 03 05 --mode quick
-    python tools/run_course.py notebooks/07_pneumonia_cnn.ipynb
+    python tools/run_course.py notebooks/07a_pneumonia_cnn.ipynb
     python tools/run_course.py --jobs 2          # two notebooks at a time (what ``make course`` does)
 
 Each notebook is executed with nbclient (kernel ``python3``, working directory ``notebooks/``,
@@ -58,12 +58,10 @@ def find_notebooks(names: list[str]) -> list[Path]:
                 break
         else:
             prefix = name.zfill(2) if name.isdigit() else name  # "3" means "03"
-            matches = [p for p in available if p.stem.startswith(prefix)]
-            if len(matches) != 1:
-                found = ", ".join(p.name for p in matches) or "none"
-                raise SystemExit(f"run_course: {name!r} should name one notebook in {NOTEBOOKS}; "
-                                 f"matches: {found}")
-            chosen.append(matches[0])
+            matches = [p for p in available if p.stem.startswith(prefix)]   # "07": 07a and 07b
+            if not matches:
+                raise SystemExit(f"run_course: {name!r} names no notebook in {NOTEBOOKS}")
+            chosen.extend(matches)
     return list(dict.fromkeys(chosen))  # keep the order, drop repeats
 
 

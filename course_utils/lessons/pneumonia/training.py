@@ -17,15 +17,19 @@ from course_utils.progress import progress_bar
 
 
 def train_classifier(model: nn.Module, train_data, val_data, *, epochs: int, batch_size: int = 64,
-                     lr: float = 1e-3, patience: int = 5, pos_weight: float | None = None, augment=None,
-                     lr_factor: float = 0.5, lr_patience: int = 2, device=None, seed: int = 0,
+                     lr: float = 1e-3, patience: int = 5, pos_weight: float | None = None,
+                     val_pos_weight: float | None = None, augment=None, lr_factor: float = 0.5,
+                     lr_patience: int = 2, device=None, seed: int = 0,
                      progress: bool = True, desc: str = "training",
                      monitor: dict | None = None) -> pd.DataFrame:
     """Train with ``BCEWithLogitsLoss`` and Adam; return the history, one row per epoch.
 
     - ``train_data``, ``val_data``: pairs ``(uint8 images (N, H, W), labels (N,))``.
     - ``pos_weight``: weight of the pneumonia examples in the loss (``n_normal / n_pneumonia``
-      balances the classes); ``None`` means 1. The validation loss uses the same weight.
+      balances the classes); ``None`` means 1.
+    - ``val_pos_weight``: their weight in the validation loss (and the ``monitor`` losses), which the
+      learning-rate schedule and early stopping watch; ``None`` means the same as ``pos_weight``.
+      Give ``1.0`` to judge models trained with different weights by one yardstick.
     - ``augment(x, generator)``: applied to every training batch (``x`` float ``(B, 1, H, W)``).
     - ``ReduceLROnPlateau`` multiplies the learning rate by ``lr_factor`` after ``lr_patience``
       epochs without a better validation loss; early stopping ends training after ``patience``
@@ -58,6 +62,8 @@ def train_classifier(model: nn.Module, train_data, val_data, *, epochs: int, bat
                for name, (x, y) in monitor.items()}
     weight = torch.tensor(1.0 if pos_weight is None else float(pos_weight), device=device)
     criterion = nn.BCEWithLogitsLoss(pos_weight=weight)
+    val_weight = weight if val_pos_weight is None else torch.tensor(float(val_pos_weight), device=device)
+    val_criterion = nn.BCEWithLogitsLoss(pos_weight=val_weight)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=lr_factor,
                                                            patience=lr_patience)
@@ -88,7 +94,7 @@ def train_classifier(model: nn.Module, train_data, val_data, *, epochs: int, bat
         with torch.no_grad():
             for name, (x_eval, y_eval) in [("val", (x_val, y_val)), *watched.items()]:
                 logits_eval = torch.cat([model(x_eval[i:i + 512]) for i in range(0, len(x_eval), 512)])
-                scores[f"{name}_loss"] = criterion(logits_eval, y_eval).item()
+                scores[f"{name}_loss"] = val_criterion(logits_eval, y_eval).item()
                 scores[f"{name}_accuracy"] = ((logits_eval > 0).float() == y_eval).float().mean().item()
         val_loss, val_acc = scores["val_loss"], scores["val_accuracy"]
         scheduler.step(val_loss)
