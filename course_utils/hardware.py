@@ -2,6 +2,8 @@
 
     n = set_threads()          # PyTorch and NumPy's BLAS: $COURSE_THREADS, else half the CPUs (at least 1)
     device = choose_device()   # CUDA when PyTorch sees a GPU, else the CPU
+    with torch_threads(1):     # a computation whose numbers must not depend on $COURSE_THREADS
+        ...
 
 Why not the libraries' defaults: PyTorch and OpenBLAS start one thread per CPU. The course's models are
 small (matrices of 64 to 512 rows), so a second thread saves little even on an idle machine, and when
@@ -15,7 +17,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 
 THREADS_ENV = "COURSE_THREADS"
 
@@ -56,6 +58,35 @@ def set_threads(n: int | None = None) -> int:
     else:
         threadpool_limits(n, user_api="blas")  # called, not used as a context: the limit stays
     return n
+
+
+@contextmanager
+def torch_threads(n: int = 1):
+    """A context in which PyTorch computes on ``n`` CPU threads; on exit the number before comes back.
+
+    Why: some CPU operations share their work between threads and combine the parts, and float
+    arithmetic rounds, so another number of threads can give a result that differs in the last bits. A
+    QR decomposition does (Intel MKL's LAPACK, which PyTorch uses, works in blocks shared between
+    threads): Keras's orthogonal initialiser, the default for an LSTM's recurrent weights, then starts
+    the same seed from other weights, and training carries the difference into everything after. A large
+    sum split between threads can do the same. Built and trained inside ``with torch_threads(1):``, a
+    model comes out bit for bit the same whatever ``$COURSE_THREADS`` or :func:`set_threads` chose (on
+    the same kind of CPU and the same library versions: other hardware may round differently). For the
+    course's small models one thread is about as fast as several. Not meant for several Python threads
+    at once: the setting is process-wide.
+    """
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"threads must be a positive integer, got {n!r}")
+    import torch
+
+    before = torch.get_num_threads()
+    if before != n:
+        torch.set_num_threads(n)
+    try:
+        yield n
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
 
 
 def choose_device(cuda_available: Callable[[], bool] | None = None):

@@ -22,6 +22,7 @@ from course_utils.lessons.emoji.cli import main
 from course_utils.lessons.emoji.data import (
     EMOJIS,
     NAMES,
+    TEST_SAME_WRITERS,
     class_counts,
     confusion_table,
     label_table,
@@ -29,6 +30,7 @@ from course_utils.lessons.emoji.data import (
     load_emoji_split,
     mistakes_table,
     one_hot,
+    parts_of_test,
 )
 from course_utils.lessons.emoji.model import (
     EMBEDDING_LAYER,
@@ -38,6 +40,7 @@ from course_utils.lessons.emoji.model import (
     choose_max_len,
     embedding_weights,
     load_embeddings,
+    predict_probabilities,
     selection_summary,
     train_lstm,
 )
@@ -59,7 +62,7 @@ def splits():
 
 @pytest.fixture(scope="session")
 def trained(emb, splits):
-    """(classifier, history, LSTM weights before training): the seed design, 1 epoch on 64 sentences."""
+    """(classifier, history, LSTM weights before training): the lesson's LSTM, 1 epoch on 64 sentences."""
     small = {"train": splits["train"].iloc[:64], "val": splits["val"].iloc[:32]}
     seed_keras(0)
     # same seed -> same initial weights
@@ -126,6 +129,15 @@ def test_load_emoji_data_rejects_missing_files_and_shared_sentences(tmp_path):
         _write(tmp_path / f"{split}.csv", "text,label\n" + text)
     with pytest.raises(ValueError, match="in both train and test"):
         load_emoji_data(tmp_path)
+
+
+def test_the_test_split_has_two_parts(splits):
+    parts = parts_of_test(splits["test"])
+    assert parts.shape == (len(splits["test"]),)
+    assert list(parts[:TEST_SAME_WRITERS]) == ["same writers"] * TEST_SAME_WRITERS
+    assert set(parts[TEST_SAME_WRITERS:]) == {"independent"}
+    with pytest.raises(ValueError, match="whole test split in file order"):
+        parts_of_test(splits["test"].iloc[1:])        # a slice: its rows are not the file's rows
 
 
 def test_one_hot():
@@ -195,7 +207,7 @@ def test_softmax_regression_learns_and_fit_baseline_chooses_on_validation():
 # ---------------------------------------------------------------------------------------------- the LSTM
 
 
-def test_the_seed_design(trained):
+def test_the_lessons_architecture(trained):
     keras = import_keras()
     model = trained[0].model
     layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
@@ -288,6 +300,66 @@ def test_a_seed_given_to_train_lstm_makes_training_independent_of_what_ran_befor
 
     np.testing.assert_array_equal(trained_weights(True, seed=3), trained_weights(False, seed=3))
     assert not np.array_equal(trained_weights(True, seed=None), trained_weights(False, seed=None))
+
+
+def assert_same_run(run, reference, what):
+    """Two training runs ``(weights, history)`` end bit for bit the same: every weight and logged number."""
+    (weights, history), (weights_ref, history_ref) = run, reference
+    assert len(weights) == len(weights_ref)
+    for i, (w, w_ref) in enumerate(zip(weights, weights_ref)):
+        assert np.array_equal(w, w_ref), (
+            f"{what}: weight array {i} {w.shape} differs, by up to {np.abs(w - w_ref).max():.3g}")
+    pd.testing.assert_frame_equal(history.drop(columns="seconds"), history_ref.drop(columns="seconds"),
+                                  check_exact=True, obj=f"{what}: the history")
+
+
+@pytest.fixture(scope="module")
+def small_run(emb, splits):
+    """How a short training run is made here: 64 sentences, 2 epochs, seed 0, caller on ``threads``."""
+    import torch
+
+    small = {"train": splits["train"].iloc[:64], "val": splits["val"].iloc[:32]}
+
+    def run(threads: int = 1):
+        torch.set_num_threads(threads)
+        try:
+            clf, history = train_emoji_model(emb=emb, splits=small, seed=0, epochs=2)
+            assert torch.get_num_threads() == threads      # the caller's setting is back after training
+        finally:
+            torch.set_num_threads(1)
+        return clf.model.get_weights(), history
+
+    return run, small
+
+
+@pytest.fixture(scope="module")
+def reference_run(small_run):
+    return small_run[0](threads=1)
+
+
+def test_training_twice_gives_the_same_weights_bit_for_bit(small_run, reference_run):
+    assert_same_run(small_run[0](threads=1), reference_run, "the second run")
+
+
+def test_training_gives_the_same_weights_whatever_the_number_of_threads(small_run, reference_run):
+    """On two threads the QR decomposition behind the orthogonal recurrent weights rounds differently;
+    build_emoji_lstm and train_lstm run on THREADS threads whatever the caller set, so $COURSE_THREADS
+    cannot change the model (without that, this fails)."""
+    assert_same_run(small_run[0](threads=2), reference_run, "the run called with 2 threads")
+
+
+def test_the_notebooks_steps_train_the_model_train_emoji_model_trains(emb, small_run, reference_run):
+    """Lesson 08 builds and trains seed 0 step by step; the command line calls train_emoji_model.
+    Same seed, same data: the same model, bit for bit."""
+    small = small_run[1]
+    max_len = choose_max_len(emb, small["train"]["text"])
+    X_train, X_val = (emb.encode(list(small[s]["text"]), max_len) for s in ("train", "val"))
+    seed_keras(0)
+    model = build_emoji_lstm(emb.standardized() if STANDARDIZE else emb, learning_rate=LEARNING_RATE)
+    predict_probabilities(model, X_train)       # the notebook's sanity check of the initial loss
+    history = train_lstm(model, X_train, small["train"]["label"].to_numpy(), X_val,
+                         small["val"]["label"].to_numpy(), epochs=2, batch_size=32, patience=10, seed=0)
+    assert_same_run((model.get_weights(), history), reference_run, "the notebook's steps")
 
 
 # ------------------------------------------------------------------------------------ predict, save, load

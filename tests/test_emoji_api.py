@@ -1,7 +1,7 @@
 """Lesson 08: the REST API. Every endpoint and every bad request through FastAPI's TestClient,
 then the real server (uvicorn, started by the command line) over HTTP, from several threads.
 
-The model is the seed design, untrained (seeded): the API's behaviour does not depend on its skill.
+The model is the lesson's LSTM, untrained (seeded): the API's behaviour does not depend on its skill.
 """
 
 from __future__ import annotations

@@ -4,7 +4,14 @@ import os
 
 import pytest
 
-from course_utils.hardware import THREADS_ENV, choose_device, default_threads, set_threads, thread_count
+from course_utils.hardware import (
+    THREADS_ENV,
+    choose_device,
+    default_threads,
+    set_threads,
+    thread_count,
+    torch_threads,
+)
 
 torch = pytest.importorskip("torch")
 threadpoolctl = pytest.importorskip("threadpoolctl")
@@ -71,6 +78,23 @@ def test_start_lesson_applies_the_policy(restore_threads, monkeypatch, tmp_path,
     lesson = start_lesson("01_x")
     assert lesson.threads == 1 and torch.get_num_threads() == 1
     assert f"threads=1 (set {THREADS_ENV})" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("outside, inside", [(1, 1), (2, 1), (1, 2)])
+def test_torch_threads_sets_the_number_inside_and_restores_it_after(restore_threads, outside, inside):
+    torch.set_num_threads(outside)
+    with torch_threads(inside) as n:
+        assert n == inside and torch.get_num_threads() == inside
+    assert torch.get_num_threads() == outside
+    with pytest.raises(RuntimeError), torch_threads(inside):     # also when the block fails
+        raise RuntimeError
+    assert torch.get_num_threads() == outside
+
+
+@pytest.mark.parametrize("n", [0, 1.0, True])
+def test_torch_threads_refuses_a_bad_number(n):
+    with pytest.raises(ValueError, match="positive integer"), torch_threads(n):
+        pass
 
 
 def test_choose_device_takes_the_gpu_when_there_is_one():

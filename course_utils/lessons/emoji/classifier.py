@@ -18,7 +18,7 @@ from course_utils.embeddings import (
 )
 from course_utils.keras_setup import import_keras
 from course_utils.lessons.emoji.data import EMOJIS, NAMES
-from course_utils.lessons.emoji.model import EMBEDDING_LAYER, load_embeddings
+from course_utils.lessons.emoji.model import EMBEDDING_LAYER, load_embeddings, predict_probabilities
 
 DEFAULT_MODEL = Path("models") / "emoji_lstm.keras"
 
@@ -58,11 +58,8 @@ class EmojiClassifier:
     def predict_proba(self, texts: Sequence[str], max_len: int | None = None) -> np.ndarray:
         """(N,) texts -> (N, 5) probabilities, in one call of the model. Empty texts raise ``ValueError``."""
         X = self.encode(texts, max_len)
-        keras = import_keras()
-        with self._lock:
-            # predict_on_batch: no dropout, no gradients, no progress bar; one batch however many texts.
-            probs = self.model.predict_on_batch(X)
-        return np.asarray(keras.ops.convert_to_numpy(probs), dtype=np.float64)
+        with self._lock:   # one batch however many texts, on the lesson's fixed number of threads
+            return predict_probabilities(self.model, X)
 
     def predict(self, texts: Sequence[str]) -> list[dict]:
         """One dict per text, in order: ``text``, ``label``, ``emoji``, ``emoji_meaning``, ``confidence``,

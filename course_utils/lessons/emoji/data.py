@@ -29,6 +29,14 @@ N_CLASSES = len(NAMES)
 SPLITS = ("train", "val", "test")
 
 
+# The test split has two parts (data/emoji/README.md): its first rows were written by the same writers
+# as the training and validation sentences, the rest by a writer who saw none of the other files.
+TEST_SAME_WRITERS = 124
+
+
+TEST_PARTS = ("same writers", "independent")
+
+
 def label_table() -> pd.DataFrame:
     """The five classes: ``label``, ``name``, ``emoji``."""
     return pd.DataFrame({"label": range(N_CLASSES), "name": NAMES, "emoji": EMOJIS})
@@ -81,6 +89,19 @@ def load_emoji_data(folder: str | os.PathLike | None = None) -> dict[str, pd.Dat
             if seen.setdefault(key, split) != split:
                 raise ValueError(f"{folder}: the sentence {text!r} is in both {seen[key]} and {split}")
     return splits
+
+
+def parts_of_test(test: pd.DataFrame) -> np.ndarray:
+    """Which part of the test split each row of ``test`` (the whole split, in file order) belongs to.
+
+    Returns an (N,) array of strings: ``"same writers"`` for the first :data:`TEST_SAME_WRITERS` rows
+    (written by the writers of the training sentences), ``"independent"`` for the others.
+    """
+    if len(test) <= TEST_SAME_WRITERS or not test.index.equals(pd.RangeIndex(len(test))):
+        raise ValueError(f"test: expected the whole test split in file order (index 0..N-1, more than "
+                         f"{TEST_SAME_WRITERS} rows), got {len(test)} rows, "
+                         f"index starting {test.index[:3].tolist()}")
+    return np.where(np.arange(len(test)) < TEST_SAME_WRITERS, TEST_PARTS[0], TEST_PARTS[1])
 
 
 def class_counts(splits: dict[str, pd.DataFrame]) -> pd.DataFrame:

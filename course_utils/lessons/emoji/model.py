@@ -16,10 +16,19 @@ from course_utils.embeddings import (
     load_glove,
     load_minilm_wordpiece,
 )
+from course_utils.hardware import torch_threads
 from course_utils.keras_setup import fit_with_early_stopping, import_keras, seed_keras
 from course_utils.lessons.emoji.data import N_CLASSES, one_hot
 
 EMBEDDING_LAYER = "frozen_embedding"
+
+# The CPU threads on which the LSTM is built, trained and asked, whatever $COURSE_THREADS says. The LSTMs'
+# recurrent weights start orthogonal, from a QR decomposition that comes out different in the last bits
+# on another number of threads, and training carries that into every weight and, sometimes, a prediction
+# (see course_utils.hardware.torch_threads). Training and prediction run on THREADS threads too, in case
+# PyTorch splits a sum between threads. One thread keeps every run bit for bit the same, and for a model
+# this small it is about as fast as two.
+THREADS = 1
 
 
 # The recipe's two settings, chosen on the validation split by tools/emoji_selection.py (lesson 08 shows
@@ -59,7 +68,7 @@ def choose_max_len(emb: PretrainedEmbeddings, texts: Sequence[str]) -> int:
 
 def build_emoji_lstm(emb: PretrainedEmbeddings, *, units: int = 128, dropout: float = 0.5,
                learning_rate: float = 1e-3):
-    """The seed design, compiled: ids (N, T) -> probabilities (N, 5).
+    """The lesson's two-layer LSTM, compiled: ids (N, T) -> probabilities (N, 5).
 
     ``Embedding`` (frozen, ``mask_zero=True``) -> ``LSTM(units, return_sequences=True)`` -> ``Dropout``
     -> ``LSTM(units)`` -> ``Dropout`` -> ``Dense(5, softmax)``; Adam, categorical cross-entropy.
@@ -68,18 +77,22 @@ def build_emoji_lstm(emb: PretrainedEmbeddings, *, units: int = 128, dropout: fl
     (``from_logits=False``, Keras's default): a second softmax would squash every output towards 1/5.
     The input length is left open (``None``): padding is masked, so a sentence padded to 12 or to
     20 tokens gives the same output. Call :func:`course_utils.keras_setup.seed_keras` first to make
-    the initial weights repeatable.
+    the initial weights repeatable (bit for bit, whatever ``$COURSE_THREADS``: built on :data:`THREADS`
+    threads).
     """
     keras = import_keras()
-    ids = keras.Input(shape=(None,), dtype="int64", name="token_ids")           # (N, T)
-    x = keras_embedding(emb, name=EMBEDDING_LAYER)(ids)                          # (N, T, D), mask: ids != 0
-    x = keras.layers.LSTM(units, return_sequences=True, name="lstm_1")(x)       # (N, T, units)
-    x = keras.layers.Dropout(dropout, name="dropout_1")(x)
-    # (N, units): after the last word
-    x = keras.layers.LSTM(units, name="lstm_2")(x)
-    x = keras.layers.Dropout(dropout, name="dropout_2")(x)
-    probs = keras.layers.Dense(N_CLASSES, activation="softmax", name="probabilities")(x)   # (N, 5)
-    model = keras.Model(ids, probs, name="emoji_lstm")
+    # On THREADS threads: the recurrent weights start orthogonal, from a QR decomposition whose last bits
+    # depend on the number of threads.
+    with torch_threads(THREADS):
+        ids = keras.Input(shape=(None,), dtype="int64", name="token_ids")       # (N, T)
+        x = keras_embedding(emb, name=EMBEDDING_LAYER)(ids)                      # (N, T, D), mask: ids != 0
+        x = keras.layers.LSTM(units, return_sequences=True, name="lstm_1")(x)   # (N, T, units)
+        x = keras.layers.Dropout(dropout, name="dropout_1")(x)
+        # (N, units): the state after the last real token
+        x = keras.layers.LSTM(units, name="lstm_2")(x)
+        x = keras.layers.Dropout(dropout, name="dropout_2")(x)
+        probs = keras.layers.Dense(N_CLASSES, activation="softmax", name="probabilities")(x)   # (N, 5)
+        model = keras.Model(ids, probs, name="emoji_lstm")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="categorical_crossentropy",
                   metrics=["accuracy"])
     return model
@@ -88,6 +101,18 @@ def build_emoji_lstm(emb: PretrainedEmbeddings, *, units: int = 128, dropout: fl
 def embedding_weights(model) -> np.ndarray:
     """A copy of the (frozen) embedding table inside ``model``: (V, D)."""
     return np.array(model.get_layer(EMBEDDING_LAYER).get_weights()[0])
+
+
+def predict_probabilities(model, X) -> np.ndarray:
+    """The model's outputs for the ids ``X`` (N, T): probabilities (N, 5), float64, as NumPy.
+
+    One call of the model (``predict_on_batch``: no dropout, no gradients, no progress bar), on
+    :data:`THREADS` CPU threads.
+    """
+    keras = import_keras()
+    with torch_threads(THREADS):
+        probs = model.predict_on_batch(X)
+    return np.asarray(keras.ops.convert_to_numpy(probs), dtype=np.float64)
 
 
 def train_lstm(model, X_train, y_train, X_val, y_val, *, epochs: int = 100, batch_size: int = 32,
@@ -105,11 +130,14 @@ def train_lstm(model, X_train, y_train, X_val, y_val, *, epochs: int = 100, batc
     ``val_accuracy``, ``seconds``, and ``best`` (True on the epoch whose weights were kept).
     ``train_*`` are Keras's running means over the epoch (dropout on); ``val_*`` are measured at the
     end of the epoch with dropout off.
+    Training runs on :data:`THREADS` CPU threads (then the number before is restored): the same seed
+    gives the same weights bit for bit, whatever ``$COURSE_THREADS`` is.
     """
     if seed is not None:
         seed_keras(seed)
-    return fit_with_early_stopping(model, (X_train, one_hot(y_train)), (X_val, one_hot(y_val)), epochs=epochs,
-                                   batch_size=batch_size, patience=patience, desc=desc)
+    with torch_threads(THREADS):
+        return fit_with_early_stopping(model, (X_train, one_hot(y_train)), (X_val, one_hot(y_val)),
+                                       epochs=epochs, batch_size=batch_size, patience=patience, desc=desc)
 
 
 def selection_summary(runs: pd.DataFrame, tie: float = 0.002) -> pd.DataFrame:
