@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""How lesson 08's LSTM recipe was chosen: the seed design trained under a few settings, scored on validation.
+"""How lesson 08's LSTM recipe was chosen: the base recipe trained under a few settings, scored on validation.
 
     .venv/bin/python tools/emoji_selection.py     # 8 settings x 3 seeds, 2 at a time (about 20 minutes)
     .venv/bin/python tools/emoji_selection.py --resume   # only the runs missing from the log
 
 The settings are the embedding table the LSTM reads (raw MiniLM, or with standardised columns) and
-Adam's learning rate (1e-2, 3e-3, 1e-3, 3e-4); everything else is the seed design of the issue. (A
+Adam's learning rate (1e-2, 3e-3, 1e-3, 3e-4); everything else is the base recipe. (A
 first run had only 1e-3 and 3e-4; 3e-3 was added to test the reason given for standardising: if the raw
 table only makes the words' weights learn slower, a larger learning rate should make up for it. It did,
 and as the best setting then lay on the edge of the grid, 1e-2 was added too.) Each setting is
