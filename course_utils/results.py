@@ -67,8 +67,7 @@ HEADLINE = {
     "07b": ("test_auc", "test_accuracy", "test_recall", "test_specificity", "threshold", "n_networks",
             "baseline_test_auc"),
     "08": ("test_accuracy", "test_accuracy_mean_of_3_seeds", "baseline_test_accuracy",
-           "test_accuracy_independent_344", "baseline_test_accuracy_independent_344",
-           "batch_requests_per_second"),
+           "outside_test_accuracy", "baseline_outside_test_accuracy", "batch_requests_per_second"),
     "09": ("best_model", "best_test_accuracy", "lstm_test_accuracy", "best_classical_test_accuracy"),
 }
 

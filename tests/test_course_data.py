@@ -271,6 +271,55 @@ def test_emoji_readme_counts_match_the_data():
     assert total == (*sizes, sum(sizes)), f"README total row {total}, data {sizes}"
 
 
+# The two outside-style splits (data/emoji/README.md, version 5): written apart from everything else.
+OUTSIDE_SPLITS = ("outside_val", "outside_test")
+OUTSIDE_TEST_MIN = 150
+OUTSIDE_MAX_WORDS = 12
+
+
+def read_outside() -> dict[str, pd.DataFrame]:
+    return {s: read_csv(EMOJI_DIR / f"{s}.csv") for s in OUTSIDE_SPLITS}
+
+
+def test_outside_files_parse_with_the_five_labels_and_short_sentences():
+    for split, df in read_outside().items():
+        assert list(df.columns) == ["text", "label"], f"{split}: columns {list(df.columns)}"
+        check_text_column(df, f"emoji/{split}.csv")
+        assert set(df["label"]) == set(EMOJI_CLASSES), f"{split}: labels {sorted(set(df['label']))}"
+        n = df["text"].str.split().str.len()
+        assert n.max() <= OUTSIDE_MAX_WORDS, f"{split}: {df['text'][n.idxmax()]!r} has {n.max()} words"
+        share = df["label"].value_counts(normalize=True)
+        assert share.min() >= EMOJI_MIN_SHARE, f"{split}: class shares {share.round(3).to_dict()}"
+    assert len(read_outside()["outside_test"]) >= OUTSIDE_TEST_MIN
+
+
+def test_outside_sentences_are_new_to_the_data_and_to_each_other():
+    """Neither the same sentence nor a near copy of one in another split (the rule of the other splits),
+    nor a sentence of the public Emojify set."""
+    frames = {**read_emoji(), **read_outside()}
+    clashes = shared_between_splits(frames)
+    assert not clashes, f"sentences (normalised) in two splits: {clashes}"
+    texts = [t for df in frames.values() for t in df["text"]]
+    keys = [s for s, df in frames.items() for _ in range(len(df))]
+    pairs = [(i, j) for i, j in near_duplicates(texts, keys, min_bigrams=2)
+             if {keys[i], keys[j]} & set(OUTSIDE_SPLITS)]
+    assert not pairs, "near duplicates in different splits: " + "; ".join(
+        f"{texts[i]!r} ({keys[i]}) ~ {texts[j]!r} ({keys[j]})" for i, j in pairs)
+    public = {line for line in PUBLIC_EMOJIFY_HASHES.read_text(encoding="utf-8").splitlines()
+              if line and not line.startswith("#")}
+    for split, df in read_outside().items():
+        assert not within_file_duplicates(df["text"]), f"{split}: duplicate sentences"
+        assert not [t for t in df["text"] if sentence_hash(t) in public], f"{split}: public Emojify sentences"
+
+
+def test_outside_readme_counts_match_the_data():
+    text = (EMOJI_DIR / "README.md").read_text(encoding="utf-8")
+    for split, df in read_outside().items():
+        counts = [int((df["label"] == label).sum()) for label in EMOJI_CLASSES]
+        row = f"| `{split}.csv` | {len(df)} | " + " | ".join(map(str, counts)) + " |"
+        assert row in text, f"README should have the row starting {row!r}"
+
+
 # --------------------------------------------------------------------------- text classification (lesson 09)
 
 

@@ -6,6 +6,7 @@ The model tests use a tiny model: the real architecture trained for one epoch on
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -378,12 +379,30 @@ def test_predict_returns_one_complete_answer_per_text_in_order(trained):
         trained[0].predict(["fine", "   "])
 
 
+@pytest.mark.parametrize("blank", ["", "   ", "\u200b", "\u200c\u200d", "\u2060\ufeff \t", "\x00\x07\x1b",
+                                   "\u200b" * 500])
+def test_a_text_without_a_token_is_refused_by_name(trained, blank):
+    """Only whitespace, zero-width or control characters: nothing to classify (the model would answer the
+    padding with a confident guess). encode, predict_proba and predict say which text and what is wanted."""
+    clf = trained[0]
+    assert clf.embeddings.ids(blank) == []
+    for method in (clf.encode, clf.predict_proba, clf.predict):
+        with pytest.raises(ValueError) as info:
+            method(["I love you", blank, "also fine"])
+        message = str(info.value)
+        assert message.startswith(f"texts[1] {repr(blank)[:37]}") and "expected at least one word" in message
+        assert len(message) < 200     # a short quote of the text, however long it is
+    # a word among zero-width characters is a word
+    assert clf.encode(["\u200bpizza\u2060"]).tolist() == clf.encode(["pizza"]).tolist()
+
+
 def test_save_and_load_give_the_same_predictions(trained, saved):
     clf = trained[0]
     meta = json.loads(metadata_path(saved).read_text(encoding="utf-8"))
     assert meta["format"] == FORMAT and meta["embeddings"] == "minilm" and meta["max_len"] == clf.max_len
     assert [d["emoji"] for d in meta["labels"]] == list(EMOJIS)
     assert meta["standardized"] is clf.embeddings.is_standardized
+    assert meta["weights_sha256"] == hashlib.sha256(saved.read_bytes()).hexdigest()
     loaded = EmojiClassifier.load(saved)
     assert loaded.max_len == clf.max_len and loaded.info == clf.info
     assert loaded.embeddings.is_standardized == clf.embeddings.is_standardized
@@ -501,13 +520,15 @@ def test_cli_unreadable_model_exits_with_status_2(saved, tmp_path, capsys):
 
 
 def test_cli_train_saves_a_model_that_predicts(tmp_path, capsys, monkeypatch):
+    """Full mode (the default): every training sentence (quick mode: tests/test_emoji_cli.py)."""
     monkeypatch.setenv("COURSE_PROGRESS", "text")
+    monkeypatch.setenv("COURSE_MODE", "full")
     out = tmp_path / "m" / "emoji.keras"
     assert main(["train", "--out", str(out), "--epochs", "1"]) == 0
     assert out.is_file() and metadata_path(out).is_file()
     assert "validation accuracy" in capsys.readouterr().out
     info = EmojiClassifier.load(out).info
-    assert (info["epochs_run"] == 1
+    assert (info["epochs_run"] == 1 and info["mode"] == "full"
             and info["train_sentences"] == len(pd.read_csv(REPO / "data/emoji/train.csv")))
 
 

@@ -45,7 +45,8 @@ def test_significant_digits_are_counted_as_people_read_them():
 
 def test_the_scan_finds_prose_numbers_and_skips_code_links_and_versions():
     text = ("Accuracy 0.9017 on 1,992 sentences, 3.8e-6 apart; `lr=0.00123` and torch 2.13.0 are code; "
-            "[a link](https://x.org/1234567) and 30% and 2 are too short or not prose.")
+            "[a link](https://x.org/1234567), http://127.0.0.1:7860/, SHA-256 and 30% and 2 are not prose or "
+            "too short.")
     assert prose_numbers(text) == ["0.9017", "1,992"]
 
 

@@ -19,10 +19,11 @@ from pathlib import Path
 
 import nbformat
 
-# A number as people write it: 1,992 / 0.9017 / 3.8e-6 / 1.2×10^-3 is read as 1.2 (its mantissa).
-NUMBER = re.compile(r"(?<![\w.])[-−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-−+]?\d+)?(?![\w])")
-# Not prose: inline code, fenced code, link targets, HTML tags, version strings such as 2.13.0.
-NOT_PROSE = re.compile(r"```.*?```|`[^`]*`|\]\([^)]*\)|<[^>]+>|\b\d+\.\d+\.\d+\b", re.S)
+# A number as people write it: 1,992 / 0.9017 / 3.8e-6 / 1.2×10^-3 is read as 1.2 (its mantissa). A number
+# fixed to a word by a hyphen is part of a name (SHA-256, UTF-8), not a quantity.
+NUMBER = re.compile(r"(?<![\w.\-])[-−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-−+]?\d+)?(?![\w])")
+# Not prose: inline code, fenced code, link targets, URLs, HTML tags, version strings such as 2.13.0.
+NOT_PROSE = re.compile(r"```.*?```|`[^`]*`|\]\([^)]*\)|<[^>]+>|https?://\S+|\b\d+\.\d+\.\d+\b", re.S)
 
 # Numbers that are not results: the years of the papers the lessons cite (Jozefowicz et al. 2015,
 # Selvaraju et al. 2017, Kermany et al. and Zech et al. 2018, MedMNIST v2 2023). Keep it short; a result

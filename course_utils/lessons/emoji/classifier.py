@@ -1,14 +1,21 @@
 """Emoji prediction (lesson 08): the trained model with its tokeniser: sentences in, emoji out;
 saved and loaded together.
+
+A saved model is two files: ``emoji_lstm.keras`` (the Keras model, frozen table included) and the
+*sidecar* ``emoji_lstm.json`` beside it: how to tokenise (``embeddings``, ``standardized``, ``max_len``),
+what the outputs mean (``labels``), and the SHA-256 of the ``.keras`` file (``weights_sha256``), so that
+a model file swapped or damaged after saving is caught. :meth:`EmojiClassifier.load` checks every field.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import threading
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +30,12 @@ from course_utils.lessons.emoji.model import EMBEDDING_LAYER, load_embeddings, p
 DEFAULT_MODEL = Path("models") / "emoji_lstm.keras"
 
 
-FORMAT = "course_utils.emoji/1"  # written into the metadata file, checked when loading
+FORMAT = "course_utils.emoji/2"  # written into the metadata file, checked when loading
+# Format 1 had no checksum of the weights file: such sidecars are refused with a request to save again.
+_OLDER_FORMATS = ("course_utils.emoji/1",)
+MAX_LEN_LIMIT = 512          # the longest max_len a classifier accepts (the lesson's is under 20 tokens)
+_SIDECAR_MAX_BYTES = 1 << 20  # a sidecar is a few hundred bytes; anything over 1 MiB is not one
+_REPR_LIMIT = 40             # error messages quote at most this many characters of a value
 
 
 class ModelLoadError(RuntimeError):
@@ -35,35 +47,211 @@ def metadata_path(path: str | os.PathLike) -> Path:
     return Path(path).with_suffix(".json")
 
 
+def _short(value) -> str:
+    """``repr(value)``, cut to :data:`_REPR_LIMIT` characters: safe to put in an error message."""
+    text = repr(value)
+    return text if len(text) <= _REPR_LIMIT else text[:_REPR_LIMIT - 3] + "..."
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# -- the sidecar's fields: name -> (what is expected, the check) ---------------------------------------
+
+def _int_in(low: int, high: int | None = None) -> Callable[[object], bool]:
+    """A check: an integer (not a bool: JSON's ``true`` is not a number) from ``low`` to ``high``."""
+    return lambda v: (isinstance(v, int) and not isinstance(v, bool)
+                      and v >= low and (high is None or v <= high))
+
+
+def _is(kind: type) -> Callable[[object], bool]:
+    return lambda v: isinstance(v, kind)
+
+
+_GLOVE_6B = re.compile(r"glove\.6B\.(50|100|200|300)d")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def _known_source(v) -> bool:
+    """A table name :func:`load_embeddings` knows; a ``glove:`` path must name a ``.txt`` file."""
+    if not isinstance(v, str):
+        return False
+    if v.startswith("glove:"):
+        return v.endswith(".txt") and len(v) > len("glove:.txt")
+    return v == "minilm" or _GLOVE_6B.fullmatch(v) is not None
+
+
+def _label_list() -> list[dict]:
+    return [{"label": i, "name": n, "emoji": e} for i, (n, e) in enumerate(zip(NAMES, EMOJIS))]
+
+
+_FIELDS: dict[str, tuple[str, Callable[[object], bool]]] = {
+    "embeddings": ("'minilm', 'glove.6B.<50|100|200|300>d' or 'glove:<path>.txt'", _known_source),
+    "embeddings_name": ("a string", _is(str)),
+    "vocab_size": ("an integer >= 2", _int_in(2)),
+    "dim": ("an integer >= 1", _int_in(1)),
+    "standardized": ("true or false", _is(bool)),
+    "pad_id": ("0 (padding is row 0)", _int_in(0, 0)),
+    "unk_id": ("an integer >= 1", _int_in(1)),
+    "max_len": (f"an integer from 1 to {MAX_LEN_LIMIT}", _int_in(1, MAX_LEN_LIMIT)),
+    "labels": (f"this course's labels {', '.join(NAMES)} with their emoji, in order",
+               lambda v: v == _label_list()),
+    "weights_sha256": ("the SHA-256 of the .keras file: 64 hexadecimal digits",
+                       lambda v: isinstance(v, str) and _HEX64.fullmatch(v) is not None),
+    "keras_version": ("a string", _is(str)),
+    "backend": ("a string", _is(str)),
+    "info": ("a JSON object", _is(dict)),
+}
+
+
+def _read_sidecar(meta_file: Path, hint: str) -> dict:
+    """The sidecar's fields, every one checked; :class:`ModelLoadError` names the first wrong one."""
+    size = meta_file.stat().st_size
+    if size > _SIDECAR_MAX_BYTES:
+        raise ModelLoadError(f"{meta_file}: expected a metadata file of at most {_SIDECAR_MAX_BYTES:,} "
+                             f"bytes, found {size:,} bytes; {hint}")
+    try:
+        meta = json.loads(meta_file.read_text(encoding="utf-8-sig"))   # -sig: a text editor's BOM is fine
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as err:
+        # ValueError: bad JSON, or an integer of thousands of digits; RecursionError: absurd nesting
+        raise ModelLoadError(f"{meta_file} is not readable JSON ({type(err).__name__}: "
+                             f"{str(err)[:80]}); {hint}") from None
+    if not isinstance(meta, dict):
+        raise ModelLoadError(f"{meta_file}: expected a JSON object {{...}}, found {_short(meta)}; {hint}")
+    _check_format(meta, meta_file, hint)
+    for name, (expected, ok) in _FIELDS.items():
+        if name not in meta:
+            raise ModelLoadError(f"{meta_file}: field {name!r} is missing: expected {expected}; {hint}")
+        if not ok(meta[name]):
+            raise ModelLoadError(f"{meta_file}: field {name!r}: expected {expected}, "
+                                 f"found {_short(meta[name])}; {hint}")
+    return meta
+
+
+def _check_format(meta: dict, meta_file: Path, hint: str) -> None:
+    found = meta.get("format")
+    if found == FORMAT:
+        return
+    if found in _OLDER_FORMATS:
+        raise ModelLoadError(f"{meta_file}: field 'format': {found!r} is an older format without a checksum "
+                             f"of the weights, which this version refuses; expected {FORMAT!r}. Re-save the "
+                             f"model with EmojiClassifier.save, or {hint}")
+    what = "found nothing (the key is missing)" if "format" not in meta else f"found {_short(found)}"
+    raise ModelLoadError(f"{meta_file}: field 'format': expected {FORMAT!r}, {what}; {hint}")
+
+
+def _check_weights_file(path: Path, meta: dict, meta_file: Path, hint: str) -> None:
+    if not zipfile.is_zipfile(path):  # a .keras file is a zip archive; catch a damaged one early
+        raise ModelLoadError(f"{path} is not a Keras model file (damaged or not a .keras archive); {hint}")
+    found, recorded = _sha256(path), meta["weights_sha256"]
+    if found != recorded:
+        raise ModelLoadError(f"{path}: the weights file does not match its sidecar {meta_file.name} "
+                             f"(SHA-256 {found[:12]}..., the sidecar records {recorded[:12]}...): it was "
+                             f"replaced or changed after saving; save the two together, or {hint}")
+
+
+def _load_keras_model(path: Path):
+    keras = import_keras()
+    try:
+        # compile=False: loaded for prediction (no optimizer state); model.compile(...) to train it further.
+        return keras.saving.load_model(path, compile=False)
+    except Exception as err:  # noqa: BLE001 (Keras raises many kinds of errors for a bad file)
+        raise ModelLoadError(f"could not read the Keras model {path}: "
+                             f"{type(err).__name__}: {str(err)[:200]}") from None
+
+
+def _sidecar_embeddings(meta: dict, path: Path, meta_file: Path) -> PretrainedEmbeddings:
+    """The table the sidecar names, raw or standardised, checked against the sidecar's sizes."""
+    source = meta["embeddings"]
+    try:
+        emb = load_embeddings(source)
+    except (OSError, ValueError, ImportError) as err:
+        if source.startswith("glove:") and not isinstance(err, FileNotFoundError):
+            # Never quote what a file named by the sidecar contains: the name could be any file's.
+            raise ModelLoadError(f"{meta_file}: field 'embeddings': expected a GloVe table ('word v1 ... vD' "
+                                 f"per line), found {_short(source)}, which cannot be read as one "
+                                 f"({type(err).__name__}); {path} needs it") from None
+        raise ModelLoadError(f"{meta_file}: field 'embeddings': expected a table available on this machine, "
+                             f"found {_short(source)}, which is not ({err}); {path} needs it") from None
+    if meta["standardized"]:
+        emb = emb.standardized()  # recomputed from the table itself (up to rounding: see load)
+    for field, here in (("vocab_size", emb.vocab_size), ("dim", emb.dim), ("unk_id", emb.unk_id)):
+        if meta[field] != here:
+            raise ModelLoadError(f"{meta_file}: field {field!r}: expected {here}, as in {emb.name} on this "
+                                 f"machine, found {meta[field]}: the model was saved with another table")
+    return emb
+
+
+def _check_table(model, emb: PretrainedEmbeddings, path: Path) -> None:
+    try:
+        table = model.get_layer(EMBEDDING_LAYER).get_weights()[0]
+    except ValueError:
+        raise ModelLoadError(f"{path}: the model has no layer {EMBEDDING_LAYER!r}") from None
+    # The model's table must be the tokeniser's: the same ids must mean the same rows. A tolerance, not
+    # equality: a standardised table recomputed on another machine may differ in the last digit.
+    if table.shape != emb.matrix.shape or not np.allclose(table, emb.matrix, rtol=1e-5, atol=1e-5):
+        raise ModelLoadError(f"{path}: its embedding table {table.shape} differs from {emb.name} "
+                             f"{emb.matrix.shape} on this machine, so its token ids would mean other words")
+
+
 class EmojiClassifier:
     """A trained model with everything needed to go from raw text to an emoji.
 
     ``model`` (Keras, ids -> probabilities), ``embeddings`` (the table *and* its tokeniser, which the
-    model cannot do without), ``max_len`` and ``source`` (the name :func:`load_embeddings` reloads).
+    model cannot do without), ``max_len`` (1 to :data:`MAX_LEN_LIMIT`) and ``source`` (the name
+    :func:`load_embeddings` reloads).
     Safe to call from several threads (a web server's worker threads): calls to the model take turns.
     """
 
     def __init__(self, model, embeddings: PretrainedEmbeddings, max_len: int, source: str = "minilm",
                  info: dict | None = None):
-        if not isinstance(max_len, (int, np.integer)) or max_len < 1:
-            raise ValueError(f"max_len: expected a positive integer, got {max_len!r}")
+        if not _int_in(1, MAX_LEN_LIMIT)(int(max_len) if isinstance(max_len, np.integer) else max_len):
+            raise ValueError(f"max_len: expected an integer from 1 to {MAX_LEN_LIMIT}, got {_short(max_len)}")
+        if not _known_source(source):
+            raise ValueError(f"source: expected {_FIELDS['embeddings'][0]}, got {_short(source)}")
         self.model, self.embeddings, self.max_len, self.source = model, embeddings, int(max_len), source
         self.info = dict(info or {})  # free-form notes saved with the model (validation accuracy, ...)
         self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str], max_len: int | None = None) -> np.ndarray:
-        """Texts -> (N, max_len) int64 ids, cut and padded as in training."""
+        """Texts -> (N, max_len) int64 ids, cut and padded as in training.
+
+        A text in which the tokeniser finds no token at all (empty, only whitespace, zero-width or
+        control characters such as U+200B or U+FEFF) raises ``ValueError``: there is nothing to classify,
+        and the model would answer the padding with a confident-looking guess.
+        """
+        self.check_texts(texts)
         return self.embeddings.encode(texts, self.max_len if max_len is None else max_len)
 
+    def check_texts(self, texts: Sequence[str]) -> None:
+        """Raise ``ValueError`` naming the first text (index and a short prefix) that has no token."""
+        if isinstance(texts, str) or not isinstance(texts, Sequence):
+            raise ValueError(f"texts: expected a list of strings, got {type(texts).__name__}")
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise ValueError(f"texts[{i}]: expected a string, got {type(text).__name__}")
+            if not self.embeddings.ids(text):
+                raise ValueError(f"texts[{i}] {_short(text)}: expected at least one word, found no token: "
+                                 "to the tokeniser the text is empty (whitespace, zero-width and control "
+                                 "characters are not tokens)")
+
     def predict_proba(self, texts: Sequence[str], max_len: int | None = None) -> np.ndarray:
-        """(N,) texts -> (N, 5) probabilities, in one call of the model. Empty texts raise ``ValueError``."""
+        """(N,) texts -> (N, 5) probabilities, in one call of the model.
+
+        A text without a token (see :meth:`encode`) raises ``ValueError``."""
         X = self.encode(texts, max_len)
         with self._lock:   # one batch however many texts, on the lesson's fixed number of threads
             return predict_probabilities(self.model, X)
 
     def predict(self, texts: Sequence[str]) -> list[dict]:
         """One dict per text, in order: ``text``, ``label``, ``emoji``, ``emoji_meaning``, ``confidence``,
-        ``all_predictions`` ({emoji: probability}). The same objects the REST API returns."""
+        ``all_predictions`` ({emoji: probability}). The same objects the REST API returns.
+        A text without a token (see :meth:`encode`) raises ``ValueError``."""
         return [self.describe(text, p) for text, p in zip(texts, self.predict_proba(texts))]
 
     @staticmethod
@@ -78,8 +266,9 @@ class EmojiClassifier:
     def save(self, path: str | os.PathLike = DEFAULT_MODEL) -> Path:
         """Write ``path`` (the Keras model, ``.keras``) and the metadata file beside it (``.json``).
 
-        The metadata says how to tokenise (the embedding source, ``max_len``) and what the outputs
-        mean (the labels). Returns the model's path.
+        The metadata says how to tokenise (the embedding source, ``max_len``), what the outputs
+        mean (the labels), and the SHA-256 of the ``.keras`` file just written (``weights_sha256``).
+        The metadata file is written last, in one piece (a temporary file renamed). Returns the model's path.
         """
         path = Path(path)
         if path.suffix != ".keras":
@@ -91,16 +280,31 @@ class EmojiClassifier:
                 "vocab_size": self.embeddings.vocab_size, "dim": self.embeddings.dim,
                 "standardized": self.embeddings.is_standardized,
                 "pad_id": self.embeddings.pad_id, "unk_id": self.embeddings.unk_id, "max_len": self.max_len,
-                "labels": [{"label": i, "name": n, "emoji": e}
-                           for i, (n, e) in enumerate(zip(NAMES, EMOJIS))],
+                "labels": _label_list(), "weights_sha256": _sha256(path),
                 "keras_version": keras.__version__, "backend": keras.backend.backend(), "info": self.info}
-        metadata_path(path).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n",
-                                       encoding="utf-8")
+        meta_file = metadata_path(path)
+        part = meta_file.with_name(meta_file.name + ".part")
+        part.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(part, meta_file)
         return path
 
     @classmethod
     def load(cls, path: str | os.PathLike = DEFAULT_MODEL) -> EmojiClassifier:
-        """Load a model saved by :meth:`save`. Anything missing or wrong raises :class:`ModelLoadError`."""
+        """Load a model saved by :meth:`save`. Anything missing or wrong raises :class:`ModelLoadError`.
+
+        Checked, in this order (the first problem found is reported, naming the file and the field, what
+        was expected and a short quote of what was found):
+
+        - both files exist; the sidecar is a JSON object of at most 1 MiB;
+        - ``format`` is :data:`FORMAT`. Sidecars of format 1 (before ``weights_sha256``) are refused:
+          re-save the model with :meth:`save` (or train it again); nothing is loaded unchecked;
+        - every field of the sidecar is present, of its type and in its range (``max_len`` an integer
+          from 1 to :data:`MAX_LEN_LIMIT`, not ``true``; ``embeddings`` a known table name; the
+          course's labels in order; ...); keys this version does not know are ignored;
+        - the ``.keras`` file is a zip archive whose SHA-256 is the sidecar's ``weights_sha256``;
+        - Keras reads it; the embeddings named load on this machine (the content of a file named by a
+          ``glove:`` path is never quoted), with the sidecar's sizes, and equal the model's own table.
+        """
         path, meta_file = Path(path), metadata_path(path)
         hint = f"train one with: python -m course_utils.lessons.emoji train --out {path}"
         if not path.is_file():
@@ -108,41 +312,9 @@ class EmojiClassifier:
         if not meta_file.is_file():
             raise ModelLoadError(f"{path} has no metadata file {meta_file.name} beside it (max_len, labels, "
                                  f"embeddings); save models with EmojiClassifier.save, or {hint}")
-        try:
-            meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise ModelLoadError(f"{meta_file} is not readable JSON ({err}); {hint}") from None
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise ModelLoadError(f"{meta_file}: expected metadata of format {FORMAT!r}; {hint}")
-        labels = [(d.get("name"), d.get("emoji")) for d in meta.get("labels", []) if isinstance(d, dict)]
-        if labels != list(zip(NAMES, EMOJIS)):
-            raise ModelLoadError(f"{meta_file}: the model's labels {labels} "
-                                 f"are not this course's {list(NAMES)}")
-        if not zipfile.is_zipfile(path):  # a .keras file is a zip archive; catch a damaged one early
-            raise ModelLoadError(f"{path} is not a Keras model file "
-                                 f"(damaged or not a .keras archive); {hint}")
-        keras = import_keras()
-        try:
-            # compile=False: loaded for prediction (no optimizer state);
-            # model.compile(...) to train it further.
-            model = keras.saving.load_model(path, compile=False)
-        except Exception as err:  # noqa: BLE001 (Keras raises many kinds of errors for a bad file)
-            raise ModelLoadError(f"could not read the Keras model {path}: "
-                                 f"{type(err).__name__}: {err}") from None
-        try:
-            emb = load_embeddings(meta["embeddings"])
-            if meta.get("standardized"):
-                emb = emb.standardized()  # recomputed from the table itself (up to rounding: see below)
-        except (OSError, ValueError, ImportError) as err:
-            raise ModelLoadError(f"{path} needs the embeddings {meta.get('embeddings')!r}: {err}") from None
-        try:
-            table = model.get_layer(EMBEDDING_LAYER).get_weights()[0]
-        except ValueError:
-            raise ModelLoadError(f"{path}: the model has no layer {EMBEDDING_LAYER!r}") from None
-        # The model's table must be the tokeniser's: the same ids must mean the same rows. A tolerance, not
-        # equality: a standardised table recomputed on another machine may differ in the last digit.
-        if table.shape != emb.matrix.shape or not np.allclose(table, emb.matrix, rtol=1e-5, atol=1e-5):
-            raise ModelLoadError(f"{path}: its embedding table {table.shape} differs from {emb.name} "
-                                 f"{emb.matrix.shape} on this machine, so its token ids would mean "
-                                 "other words")
-        return cls(model, emb, int(meta["max_len"]), meta["embeddings"], meta.get("info"))
+        meta = _read_sidecar(meta_file, hint)
+        _check_weights_file(path, meta, meta_file, hint)
+        model = _load_keras_model(path)
+        emb = _sidecar_embeddings(meta, path, meta_file)
+        _check_table(model, emb, path)
+        return cls(model, emb, meta["max_len"], meta["embeddings"], meta["info"])

@@ -2,6 +2,7 @@
 and tables of what the model got wrong.
 
     splits = load_emoji_data()        # {"train", "val", "test"}: DataFrames (text, label)
+    outside = load_outside_data()     # {"outside_val", "outside_test"}: written apart, in texting style
     class_counts(splits)              # sentences per class per split
 """
 
@@ -27,6 +28,12 @@ N_CLASSES = len(NAMES)
 
 
 SPLITS = ("train", "val", "test")
+
+
+# Two more splits, written apart from the others by writers who saw none of them, in casual texting style
+# (data/emoji/README.md): outside_val checks on validation that the recipe carries over to other people's
+# sentences, outside_test is scored once, at the end, like test.
+OUTSIDE_SPLITS = ("outside_val", "outside_test")
 
 
 # The test split has two parts (data/emoji/README.md): its first rows were written by the same writers
@@ -85,10 +92,34 @@ def load_emoji_data(folder: str | os.PathLike | None = None) -> dict[str, pd.Dat
     seen: dict[str, str] = {}
     for split, df in splits.items():
         for text in df["text"]:
-            key = " ".join(text.lower().split())
+            key = sentence_key(text)
             if seen.setdefault(key, split) != split:
                 raise ValueError(f"{folder}: the sentence {text!r} is in both {seen[key]} and {split}")
     return splits
+
+
+def sentence_key(text: str) -> str:
+    """How two sentences are compared for sameness: lower case, runs of spaces collapsed."""
+    return " ".join(text.lower().split())
+
+
+def load_outside_data(folder: str | os.PathLike | None = None,
+                      splits: dict[str, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
+    """The two outside-style splits, checked: ``{"outside_val": df, "outside_test": df}`` (``text, label``).
+
+    Also checks that none of their sentences is in another split, these two or the three of
+    :func:`load_emoji_data` (``splits``, loaded from ``folder`` when not given).
+    """
+    folder = emoji_dir() if folder is None else Path(folder)
+    splits = load_emoji_data(folder) if splits is None else splits
+    outside = {s: load_emoji_split(folder / f"{s}.csv") for s in OUTSIDE_SPLITS}
+    seen = {sentence_key(text): split for split, df in splits.items() for text in df["text"]}
+    for split, df in outside.items():
+        for text in df["text"]:
+            if seen.setdefault(sentence_key(text), split) != split:
+                raise ValueError(f"{folder}: the sentence {text!r} is in both {seen[sentence_key(text)]} "
+                                 f"and {split}")
+    return outside
 
 
 def parts_of_test(test: pd.DataFrame) -> np.ndarray:
