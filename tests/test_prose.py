@@ -52,11 +52,27 @@ def test_the_scan_finds_prose_numbers_and_skips_code_links_and_versions():
 
 def test_a_prose_number_is_backed_only_by_a_printed_value_that_rounds_to_it():
     printed = output_numbers("test accuracy 0.90173\nsentences: 1992\nloss 1.30475")
-    assert backed("0.902", printed) and backed("90.2", printed) and backed("1,992", printed)
+    assert backed("0.902", printed) and backed("90.2%", printed) and backed("1,992", printed)
+    assert not backed("90.2", printed)                    # a fraction backs a percentage only
     assert backed("1.305", printed)
     assert not backed("0.903", printed)
     assert not backed("1,993", printed)
     assert not backed("1.31", output_numbers("loss 1.2999"))
+
+
+def test_a_percent_sign_stays_with_its_number():
+    assert prose_numbers("a gain of 12.5% and 3.25 points") == ["12.5%", "3.25"]
+
+
+def test_a_number_printed_only_below_the_prose_does_not_back_it(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("The model will score 0.844."),
+                nbformat.v4.new_code_cell("print(0.8441)", outputs=[
+                    nbformat.v4.new_output("stream", name="stdout", text="0.8441\n")]),
+                nbformat.v4.new_markdown_cell("It scored 0.844.")]
+    path = tmp_path / "order.ipynb"
+    nbformat.write(nb, path)
+    assert unbacked_numbers(path) == [(0, "0.844")]
 
 
 def test_a_notebook_with_an_unprinted_number_fails_the_scan(tmp_path):
