@@ -29,6 +29,7 @@ from course_utils.lessons.emoji.data import (
     label_table,
     load_emoji_data,
     load_emoji_split,
+    load_outside_data,
     mistakes_table,
     one_hot,
     parts_of_test,
@@ -130,6 +131,16 @@ def test_load_emoji_data_rejects_missing_files_and_shared_sentences(tmp_path):
         _write(tmp_path / f"{split}.csv", "text,label\n" + text)
     with pytest.raises(ValueError, match="in both train and test"):
         load_emoji_data(tmp_path)
+
+
+def test_load_outside_data_refuses_a_sentence_of_another_split(tmp_path):
+    for split, text in [("train", "I love you,0\n"), ("val", "Pizza,4\n"), ("test", "we won,1\n"),
+                        ("outside_val", "gym now,1\n"), ("outside_test", "i LOVE  you,0\n")]:
+        _write(tmp_path / f"{split}.csv", "text,label\n" + text)
+    with pytest.raises(ValueError, match="in both train and outside_test"):
+        load_outside_data(tmp_path)
+    _write(tmp_path / "outside_test.csv", "text,label\na new one,2\n")
+    assert list(load_outside_data(tmp_path)) == ["outside_val", "outside_test"]
 
 
 def test_the_test_split_has_two_parts(splits):

@@ -37,7 +37,7 @@ from course_utils.lessons.emoji.api import (
     BodyLimit,
     create_app,
 )
-from course_utils.lessons.emoji.classifier import EmojiClassifier, ModelLoadError
+from course_utils.lessons.emoji.classifier import EmojiClassifier, ModelLoadError, NoTokenError
 from course_utils.lessons.emoji.data import EMOJIS, NAMES
 from course_utils.lessons.emoji.model import build_emoji_lstm, load_embeddings
 
@@ -353,7 +353,7 @@ def test_a_text_the_classifier_refuses_gets_422(client):
 def test_the_classifiers_value_error_names_the_item(client, classifier, monkeypatch):
     def refuse(texts):
         i = min(1, len(texts) - 1)
-        raise ValueError(f"texts[{i}] {texts[i]!r}: expected at least one word, found no token")
+        raise NoTokenError(f"texts[{i}] {texts[i]!r}: expected at least one word, found no token", index=i)
 
     monkeypatch.setattr(classifier, "predict", refuse)
     answer = check_error(client.post("/predict/batch", json=["fine", "y" * 400, "ok"]))
@@ -361,6 +361,16 @@ def test_the_classifiers_value_error_names_the_item(client, classifier, monkeypa
     assert answer["detail"][0]["loc"] == ["body", 1] and "y" * (ECHO_CHARS + 1) not in json.dumps(answer)
     answer = check_error(client.post("/predict", json={"text": "z" * 300}))
     assert answer["detail"][0]["loc"] == ["body", "text"] and "z" * (ECHO_CHARS + 1) not in json.dumps(answer)
+
+
+def test_the_servers_own_value_error_is_a_500_not_the_clients_fault(classifier, monkeypatch):
+    def broken(texts):
+        raise ValueError("operands could not be broadcast together with shapes (3,5) (4,5)")
+
+    with TestClient(create_app(classifier), raise_server_exceptions=False) as c:
+        monkeypatch.setattr(classifier, "predict", broken)
+        check_error(c.post("/predict", json={"text": "I love you"}), 500)
+        check_error(c.post("/predict/batch", json=["I love you"]), 500)
 
 
 def test_a_server_error_is_json_and_the_server_keeps_serving(classifier, monkeypatch):
@@ -453,7 +463,7 @@ BAD_KINDS = [  # (what, request arguments, expected status): a quarter of the lo
     ("form data", dict(data={"text": "I love you"}), 422),
     ("not JSON at all", dict(content=b"I love you", headers={"Content-Type": "text/plain"}), 422),
 ]
-LOAD_REQUESTS, LOAD_THREADS, WARM_UP, RSS_GROWTH_MB = 400, 8, 48, 50
+LOAD_REQUESTS, LOAD_THREADS, WARM_UP, RSS_GROWTH_MB = 400, 8, 48, 20
 
 
 def test_the_real_server_under_400_requests_from_8_threads(saved, classifier):

@@ -164,7 +164,7 @@ def test_a_sidecar_of_format_1_asks_to_save_again(write_model):
         del meta["weights_sha256"]
 
     message = load_error(write_model(old))
-    assert "Re-save the model with EmojiClassifier.save" in message and "train --out" in message
+    assert "Train the model again" in message and "train --out" in message
 
 
 def test_a_missing_format_is_refused(write_model):

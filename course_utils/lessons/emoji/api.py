@@ -29,7 +29,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import unicodedata
 from importlib import resources
 from pathlib import Path
@@ -44,7 +43,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from course_utils.lessons.emoji.classifier import EmojiClassifier
+from course_utils.lessons.emoji.classifier import EmojiClassifier, NoTokenError
 from course_utils.lessons.emoji.data import EMOJIS, NAMES
 
 MAX_CHARS = 500
@@ -252,17 +251,12 @@ class BodyLimit:
 # ---------------------------------------------------------------------------------------------- the app
 
 
-def _refused_by_the_model(err: ValueError, texts: list[str], batch: bool) -> RequestValidationError:
-    """The classifier's ValueError (a text without a single token) as a 422 like the validator's."""
+def _refused_by_the_model(err: NoTokenError, texts: list[str], batch: bool) -> RequestValidationError:
+    """The classifier's :class:`NoTokenError` (a text without a single token) as the validator's 422."""
     message = _scrub(str(err), texts)
-    if not batch:
-        loc, value = ("body", "text"), texts[0]
-    else:  # the classifier names the text: "texts[3]: ..."
-        item = re.match(r"texts\[(\d+)\]", message)
-        index = int(item.group(1)) if item and int(item.group(1)) < len(texts) else None
-        loc, value = (("body", index), texts[index]) if index is not None else (("body",), texts)
+    loc = ("body", err.index) if batch else ("body", "text")
     return RequestValidationError([{"type": "value_error", "loc": loc, "msg": f"Value error, {message}",
-                                    "input": value}])
+                                    "input": texts[err.index]}])
 
 
 def demo_page() -> str:
@@ -336,7 +330,7 @@ def create_app(model_or_path: EmojiClassifier | str | os.PathLike) -> FastAPI:
     def predict(request: PredictRequest) -> dict:
         try:
             return clf.predict([request.text])[0]
-        except ValueError as err:  # the classifier found nothing to read in the text
+        except NoTokenError as err:  # the classifier found nothing to read in the text
             raise _refused_by_the_model(err, [request.text], batch=False) from None
 
     @app.post("/predict/batch", response_model=list[Prediction],
@@ -349,7 +343,7 @@ def create_app(model_or_path: EmojiClassifier | str | os.PathLike) -> FastAPI:
     ) -> list[dict]:
         try:
             return clf.predict(texts)  # one batched model call for the whole list
-        except ValueError as err:
+        except NoTokenError as err:
             raise _refused_by_the_model(err, texts, batch=True) from None
 
     return app

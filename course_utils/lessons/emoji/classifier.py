@@ -42,6 +42,14 @@ class ModelLoadError(RuntimeError):
     """A saved emoji model is missing, damaged, or does not match this machine's embeddings."""
 
 
+class NoTokenError(ValueError):
+    """A text in which the tokeniser finds nothing to read; ``index`` is its position in the list."""
+
+    def __init__(self, message: str, index: int):
+        super().__init__(message)
+        self.index = index
+
+
 def metadata_path(path: str | os.PathLike) -> Path:
     """The metadata file saved beside a model: ``emoji_lstm.keras`` -> ``emoji_lstm.json``."""
     return Path(path).with_suffix(".json")
@@ -139,8 +147,8 @@ def _check_format(meta: dict, meta_file: Path, hint: str) -> None:
         return
     if found in _OLDER_FORMATS:
         raise ModelLoadError(f"{meta_file}: field 'format': {found!r} is an older format without a checksum "
-                             f"of the weights, which this version refuses; expected {FORMAT!r}. Re-save the "
-                             f"model with EmojiClassifier.save, or {hint}")
+                             f"of the weights, which this version refuses; expected {FORMAT!r}. Train the "
+                             f"model again: {hint}")
     what = "found nothing (the key is missing)" if "format" not in meta else f"found {_short(found)}"
     raise ModelLoadError(f"{meta_file}: field 'format': expected {FORMAT!r}, {what}; {hint}")
 
@@ -229,16 +237,17 @@ class EmojiClassifier:
         return self.embeddings.encode(texts, self.max_len if max_len is None else max_len)
 
     def check_texts(self, texts: Sequence[str]) -> None:
-        """Raise ``ValueError`` naming the first text (index and a short prefix) that has no token."""
+        """Raise ``ValueError`` for a list that is not of strings, and :class:`NoTokenError` naming the first
+        text (index and a short prefix) that has no token."""
         if isinstance(texts, str) or not isinstance(texts, Sequence):
             raise ValueError(f"texts: expected a list of strings, got {type(texts).__name__}")
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise ValueError(f"texts[{i}]: expected a string, got {type(text).__name__}")
             if not self.embeddings.ids(text):
-                raise ValueError(f"texts[{i}] {_short(text)}: expected at least one word, found no token: "
-                                 "to the tokeniser the text is empty (whitespace, zero-width and control "
-                                 "characters are not tokens)")
+                raise NoTokenError(f"texts[{i}] {_short(text)}: expected at least one word, found no token: "
+                                   "to the tokeniser the text is empty (whitespace, zero-width and control "
+                                   "characters are not tokens)", index=i)
 
     def predict_proba(self, texts: Sequence[str], max_len: int | None = None) -> np.ndarray:
         """(N,) texts -> (N, 5) probabilities, in one call of the model.
@@ -297,7 +306,7 @@ class EmojiClassifier:
 
         - both files exist; the sidecar is a JSON object of at most 1 MiB;
         - ``format`` is :data:`FORMAT`. Sidecars of format 1 (before ``weights_sha256``) are refused:
-          re-save the model with :meth:`save` (or train it again); nothing is loaded unchecked;
+          train the model again (loading is the only way to a classifier to save, and it refuses them);
         - every field of the sidecar is present, of its type and in its range (``max_len`` an integer
           from 1 to :data:`MAX_LEN_LIMIT`, not ``true``; ``embeddings`` a known table name; the
           course's labels in order; ...); keys this version does not know are ignored;

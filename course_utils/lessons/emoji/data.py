@@ -89,13 +89,18 @@ def load_emoji_data(folder: str | os.PathLike | None = None) -> dict[str, pd.Dat
     """
     folder = emoji_dir() if folder is None else Path(folder)
     splits = {s: load_emoji_split(folder / f"{s}.csv") for s in SPLITS}
+    check_no_shared_sentences(splits, folder)
+    return splits
+
+
+def check_no_shared_sentences(splits: dict[str, pd.DataFrame], folder) -> None:
+    """Raise ``ValueError`` naming the first sentence (by :func:`sentence_key`) found in two splits."""
     seen: dict[str, str] = {}
     for split, df in splits.items():
         for text in df["text"]:
             key = sentence_key(text)
             if seen.setdefault(key, split) != split:
                 raise ValueError(f"{folder}: the sentence {text!r} is in both {seen[key]} and {split}")
-    return splits
 
 
 def sentence_key(text: str) -> str:
@@ -113,12 +118,7 @@ def load_outside_data(folder: str | os.PathLike | None = None,
     folder = emoji_dir() if folder is None else Path(folder)
     splits = load_emoji_data(folder) if splits is None else splits
     outside = {s: load_emoji_split(folder / f"{s}.csv") for s in OUTSIDE_SPLITS}
-    seen = {sentence_key(text): split for split, df in splits.items() for text in df["text"]}
-    for split, df in outside.items():
-        for text in df["text"]:
-            if seen.setdefault(sentence_key(text), split) != split:
-                raise ValueError(f"{folder}: the sentence {text!r} is in both {seen[sentence_key(text)]} "
-                                 f"and {split}")
+    check_no_shared_sentences({**splits, **outside}, folder)
     return outside
 
 

@@ -54,4 +54,7 @@ def auc_gain(y, prob, baseline_prob, n_boot: int = 2000, seed: int = 0) -> tuple
     idx = np.random.default_rng(seed).integers(0, len(y), size=(n_boot, len(y)))   # (n_boot, N) resamples
     diffs = roc_auc(y[idx], prob[idx]) - roc_auc(y[idx], baseline_prob[idx])         # (n_boot,)
     diffs = diffs[np.isfinite(diffs)]                                   # a resample with one class: skipped
+    if len(diffs) < n_boot / 2:
+        raise ValueError(f"auc_gain: only {len(diffs)} of {n_boot} resamples hold both classes; "
+                         "too few images of one class for a standard error")
     return gain, float(diffs.std(ddof=1))
