@@ -570,3 +570,9 @@ def test_the_course_uses_the_setting_the_selection_log_chose():
     assert set(runs["table"]) == {"raw", "standardised"} and len(runs) == 3 * settings
     chosen = selection_summary(runs).query("chosen").iloc[0]
     assert (chosen["table"] == "standardised", chosen["learning_rate"]) == (STANDARDIZE, LEARNING_RATE)
+
+
+@pytest.mark.parametrize("name", ["glove:/etc/passwd", "glove.6B.7d", "bert", "glove:.txt"])
+def test_load_embeddings_refuses_a_table_it_does_not_know_without_opening_it(name):
+    with pytest.raises(ValueError, match="embedding source: expected"):
+        load_embeddings(name)

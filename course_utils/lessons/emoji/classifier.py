@@ -25,7 +25,12 @@ from course_utils.embeddings import (
 )
 from course_utils.keras_setup import import_keras
 from course_utils.lessons.emoji.data import EMOJIS, NAMES
-from course_utils.lessons.emoji.model import EMBEDDING_LAYER, load_embeddings, predict_probabilities
+from course_utils.lessons.emoji.model import (
+    EMBEDDING_LAYER,
+    is_embedding_source,
+    load_embeddings,
+    predict_probabilities,
+)
 
 DEFAULT_MODEL = Path("models") / "emoji_lstm.keras"
 
@@ -81,17 +86,7 @@ def _is(kind: type) -> Callable[[object], bool]:
     return lambda v: isinstance(v, kind)
 
 
-_GLOVE_6B = re.compile(r"glove\.6B\.(50|100|200|300)d")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-
-
-def _known_source(v) -> bool:
-    """A table name :func:`load_embeddings` knows; a ``glove:`` path must name a ``.txt`` file."""
-    if not isinstance(v, str):
-        return False
-    if v.startswith("glove:"):
-        return v.endswith(".txt") and len(v) > len("glove:.txt")
-    return v == "minilm" or _GLOVE_6B.fullmatch(v) is not None
 
 
 def _label_list() -> list[dict]:
@@ -99,7 +94,7 @@ def _label_list() -> list[dict]:
 
 
 _FIELDS: dict[str, tuple[str, Callable[[object], bool]]] = {
-    "embeddings": ("'minilm', 'glove.6B.<50|100|200|300>d' or 'glove:<path>.txt'", _known_source),
+    "embeddings": ("'minilm', 'glove.6B.<50|100|200|300>d' or 'glove:<path>.txt'", is_embedding_source),
     "embeddings_name": ("a string", _is(str)),
     "vocab_size": ("an integer >= 2", _int_in(2)),
     "dim": ("an integer >= 1", _int_in(1)),
@@ -220,7 +215,7 @@ class EmojiClassifier:
                  info: dict | None = None):
         if not _int_in(1, MAX_LEN_LIMIT)(int(max_len) if isinstance(max_len, np.integer) else max_len):
             raise ValueError(f"max_len: expected an integer from 1 to {MAX_LEN_LIMIT}, got {_short(max_len)}")
-        if not _known_source(source):
+        if not is_embedding_source(source):
             raise ValueError(f"source: expected {_FIELDS['embeddings'][0]}, got {_short(source)}")
         self.model, self.embeddings, self.max_len, self.source = model, embeddings, int(max_len), source
         self.info = dict(info or {})  # free-form notes saved with the model (validation accuracy, ...)

@@ -4,6 +4,7 @@ and the recipe chosen on validation.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -41,20 +42,34 @@ STANDARDIZE = False
 LEARNING_RATE = 3e-3
 
 
+_GLOVE_6B = re.compile(r"glove\.6B\.(50|100|200|300)d")
+
+
+def is_embedding_source(name) -> bool:
+    """Whether ``name`` is a table :func:`load_embeddings` knows. A ``glove:`` path must name a ``.txt``
+    file: a saved model's sidecar names its table, and no other kind of file is ever opened for it."""
+    if not isinstance(name, str):
+        return False
+    if name.startswith("glove:"):
+        return name.endswith(".txt") and len(name) > len("glove:.txt")
+    return name == "minilm" or _GLOVE_6B.fullmatch(name) is not None
+
+
 def load_embeddings(source: str = "minilm") -> PretrainedEmbeddings:
     """The frozen table named by ``source``, the name a saved model records.
 
     - ``"minilm"``: the WordPiece table of all-MiniLM-L6-v2 (offline, from the installed package);
     - ``"glove.6B.50d"`` (or 100d, 200d, 300d): GloVe 6B, found by :func:`find_glove`;
-    - ``"glove:<path>"``: any GloVe-format text file.
+    - ``"glove:<path>.txt"``: any GloVe-format text file.
     """
+    if not is_embedding_source(source):
+        raise ValueError(f"embedding source: expected 'minilm', 'glove.6B.<50|100|200|300>d' or "
+                         f"'glove:<path>.txt', got {source!r}")
     if source == "minilm":
         return load_minilm_wordpiece()
     if source.startswith("glove:"):
         return load_glove(source.removeprefix("glove:"))
-    if source.startswith("glove.6B.") and source.endswith("d") and source[9:-1].isdigit():
-        return load_glove(find_glove(int(source[9:-1])))
-    raise ValueError(f"embedding source: expected 'minilm', 'glove.6B.50d' or 'glove:<path>', got {source!r}")
+    return load_glove(find_glove(int(source[9:-1])))
 
 
 def choose_max_len(emb: PretrainedEmbeddings, texts: Sequence[str]) -> int:
