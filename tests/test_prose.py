@@ -83,3 +83,10 @@ def test_a_notebook_with_an_unprinted_number_fails_the_scan(tmp_path):
     path = tmp_path / "probe.ipynb"
     nbformat.write(nb, path)
     assert unbacked_numbers(path) == [(1, "0.701")]
+
+
+def test_the_history_words_are_caught_and_lesson_words_are_not():
+    said = "In the first version of this lesson, while the lesson was prepared, this machine was slow."
+    assert [m.group(0) for m in HISTORY.finditer(said)] == ["first version", "while the lesson was prepared",
+                                                             "this machine"]
+    assert not HISTORY.search("The first epoch is slow; the validation split decides; the model is saved.")
