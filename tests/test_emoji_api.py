@@ -393,6 +393,9 @@ def test_the_demo_page(client):
     config = json.loads(config)
     assert [d["emoji"] for d in config["labels"]] == list(EMOJIS) and config["examples"] == list(EXAMPLES)
     assert len(page.splitlines()) <= 150
+    head = client.head("/")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-type"].startswith("text/html")
 
 
 # ----------------------------------------------------------------------------------------- the real server

@@ -314,8 +314,8 @@ def create_app(model_or_path: EmojiClassifier | str | os.PathLike) -> FastAPI:
     # Plain ``def`` endpoints: FastAPI runs them in a thread pool, so a slow model call does not
     # block the server's event loop; the classifier's lock makes the model calls take turns.
 
-    @app.get("/", include_in_schema=False)
-    def home() -> HTMLResponse:
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
+    def home() -> HTMLResponse:   # HEAD: the same headers, no body (Starlette drops it)
         return HTMLResponse(page, headers={"Content-Security-Policy": PAGE_POLICY})
 
     @app.get("/health", response_model=Health, summary="Is the server up, with its model?")
