@@ -19,7 +19,13 @@ from course_utils.lessons.next_word.models import (
     load_model,
     save_model,
 )
-from course_utils.lessons.next_word.ngrams import BigramModel, UnigramModel, choose_bigram_weight
+from course_utils.lessons.next_word.ngrams import (
+    BigramModel,
+    KneserNeyModel,
+    UnigramModel,
+    choose_bigram_weight,
+    choose_ngram,
+)
 from course_utils.lessons.next_word.training import train_cnn, train_cnn_lstm
 from course_utils.metrics import (
     accuracy,
@@ -157,6 +163,62 @@ def test_bigram_weight_is_chosen_on_validation():
     best, _ = choose_bigram_weight((PAIRS_X, PAIRS_Y), (np.array([[0, 2]]), np.array([2])), 5,
                                    weights=[0.0, 0.5])
     assert best == 0.0
+
+
+def test_kneser_ney_by_hand():
+    # Training pairs a->b, a->b, a->c, b->c (ids a=2, b=3, c=4; 0 <PAD>, 1 <UNK>); order 2, D = 0.5.
+    X, Y = np.array([[2], [2], [2], [3]]), np.array([3, 3, 4, 4])
+    kn = KneserNeyModel(5, order=2, discount=0.5).fit(X, Y)
+    # Level 0: continuation counts, how many different words came before: b {a} = 1, c {a, b} = 2;
+    # total 3, two types, mixed with the uniform 1/4 over the four ids that are not <PAD>.
+    p0 = np.array([0, 0.25 / 3, 0.25 / 3, (0.5 + 0.25) / 3, (1.5 + 0.25) / 3])
+    # Level 1 after a: counts b 2, c 1 (total 3, two types): (max(count - D, 0) + D * 2 * p0) / 3
+    after_a = (np.maximum(np.array([0, 0, 0, 2, 1]) - 0.5, 0) + 0.5 * 2 * p0) / 3
+    p = kn.predict_proba(np.array([[2], [4], [0]]))      # after a; after c and <PAD>, never contexts
+    np.testing.assert_allclose(p, [after_a, p0, p0])
+    assert p[0, 3] == pytest.approx(7 / 12)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 4])
+def test_kneser_ney_is_a_distribution_at_every_order(order):
+    rng = np.random.default_rng(order)
+    X, Y = rng.integers(0, 9, (300, 4)), rng.integers(1, 9, 300)
+    kn = KneserNeyModel(11, order=order, discount=0.8).fit(X, Y)        # ids 9 and 10: never seen
+    p = kn.predict_proba(rng.integers(0, 11, (50, 4)), batch_size=7)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    assert p[:, 0].max() == 0.0 and p[:, 1:].min() > 0.0               # <PAD> never, the rest always
+
+
+def test_kneser_ney_reads_two_words_back():
+    # The next word is decided by the word two back: a bigram model cannot see it, a trigram can.
+    rng = np.random.default_rng(0)
+    first, middle = rng.integers(2, 4, 400), rng.integers(4, 8, 400)
+    X, Y = np.stack([first, middle], axis=1), first + 6                 # 2 -> 8, 3 -> 9
+    tri = KneserNeyModel(10, order=3).fit(X[:300], Y[:300])
+    bi = KneserNeyModel(10, order=2).fit(X[:300], Y[:300])
+    val = (X[300:], Y[300:])
+    assert cross_entropy(tri.predict_proba(val[0]), val[1]) < 0.1
+    assert cross_entropy(bi.predict_proba(val[0]), val[1]) > 0.5       # ln 2 ~ 0.69: a coin flip
+    best, table = choose_ngram((X[:300], Y[:300]), val, 10, orders=(2, 3))
+    assert isinstance(best, KneserNeyModel) and best.order == 3
+    assert table["model"].iloc[0] == "3-gram Kneser-Ney"
+    assert table["val_cross_entropy"].is_monotonic_increasing
+    assert set(table["model"]) == {"unigram (add-one)", "bigram (interpolated)", "2-gram Kneser-Ney",
+                                   "3-gram Kneser-Ney"}
+
+
+def test_kneser_ney_errors():
+    with pytest.raises(ValueError, match="discount"):
+        KneserNeyModel(5, discount=0.0)
+    with pytest.raises(ValueError, match="order"):
+        KneserNeyModel(5, order=0)
+    with pytest.raises(RuntimeError, match="fit"):
+        KneserNeyModel(5).predict_proba(PAIRS_X)
+    with pytest.raises(ValueError, match="2 context words"):
+        KneserNeyModel(5, order=3).fit(np.array([[2], [3]]), np.array([3, 4]))
+    with pytest.raises(ValueError, match="below vocab_size=5"):
+        KneserNeyModel(5, order=2).fit(np.array([[2], [7]]), np.array([3, 4]))
 
 
 def test_baseline_errors():

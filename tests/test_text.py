@@ -278,8 +278,48 @@ def test_corpus_file_is_clean(corpus):
 
 
 def test_corpus_size(corpus):
-    assert len(corpus) >= 400
-    assert sum(len(tokenize(s)) for s in corpus) >= 6000
+    assert len(corpus) >= 3000
+    assert sum(len(tokenize(s)) for s in corpus) >= 60000
+
+
+def fourgrams(sentence: str) -> set[tuple[str, ...]]:
+    words = tokenize(sentence)
+    return set(zip(words, words[1:], words[2:], words[3:]))
+
+
+def most_shared_fourgrams(queries, references):
+    """For each query sentence, the largest share of its word 4-grams found in one reference sentence.
+
+    An inverted index from 4-gram to reference sentences keeps it fast. A query with no 4-gram
+    (fewer than four words) shares nothing.
+    """
+    index = {}
+    for j, sentence in enumerate(references):
+        for gram in fourgrams(sentence):
+            index.setdefault(gram, []).append(j)
+    shares = []
+    for sentence in queries:
+        grams = fourgrams(sentence)
+        counts = Counter(j for gram in grams for j in index.get(gram, ()))
+        shares.append(max(counts.values(), default=0) / max(len(grams), 1))
+    return np.array(shares)
+
+
+def test_most_shared_fourgrams_by_hand():
+    train = ["the cancer has spread to the lymph nodes", "a mammogram is an x-ray of the breast"]
+    shares = most_shared_fourgrams(["the cancer has spread to the bones", "nothing here at all today",
+                                    "spread"], train)
+    # 4 four-grams in the first query, 3 of them in train[0]; none in the second; the third has none
+    np.testing.assert_allclose(shares, [3 / 4, 0.0, 0.0])
+
+
+def test_no_test_sentence_is_a_near_copy_of_a_training_sentence(corpus):
+    train, val, test = split_sentences(corpus, seed=0)
+    for name, part in (("validation", val), ("test", test)):
+        shares = most_shared_fourgrams(part, train)
+        worst = int(np.argmax(shares))
+        assert shares.max() <= 0.5, (f"a {name} sentence shares {shares.max():.0%} of its 4-grams with a "
+                                     f"training sentence: {part[worst]!r}")
 
 
 def test_corpus_has_no_duplicate_sentences(corpus):

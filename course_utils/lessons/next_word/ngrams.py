@@ -2,12 +2,15 @@
 
     bigram = BigramModel(len(vocab), weight=0.5).fit(*data["train"])   # counts from the training split
     weight, table = choose_bigram_weight(data["train"], data["val"], len(vocab))   # chosen on validation
+    kn = KneserNeyModel(len(vocab), order=3, discount=0.75).fit(*data["train"])   # the strongest counter
+    best, table = choose_ngram(data["train"], data["val"], len(vocab))   # every baseline, one named best
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from course_utils.lessons.next_word.corpus import check_ids
 from course_utils.metrics import check_targets, cross_entropy
@@ -109,3 +112,137 @@ def choose_bigram_weight(train_data, val_data, vocab_size: int, weights=None, k:
     table = pd.DataFrame(rows)
     best = float(table.loc[table["val_cross_entropy"].idxmin(), "weight"])
     return best, table
+
+
+class KneserNeyModel:
+    """Interpolated Kneser-Ney: the classic strongest counting model (Chen and Goodman, 1998).
+
+    An n-gram model of ``order`` n reads the last ``n - 1`` words of the context. At every level,
+    from the full ``n - 1`` words down to none, a fixed ``discount`` D in (0, 1] is taken from every
+    count seen and given to the level below, in proportion to how many different words followed::
+
+        P_k(w | ctx_k) = max(a(ctx_k, w) - D, 0) / a(ctx_k)
+                         + D * types(ctx_k) / a(ctx_k) * P_{k-1}(w | ctx_{k-1})
+
+    where ``ctx_k`` is the last ``k`` context words, ``a(ctx_k)`` the sum over ``w`` of
+    ``a(ctx_k, w)``, and ``types(ctx_k)`` how many ``w`` have ``a(ctx_k, w) > 0``. A context never
+    seen in training falls through to the level below unchanged. The counts ``a``:
+
+    - at the top level (``k = n - 1``), how often ``w`` followed ``ctx_k`` in training;
+    - at the lower levels, the *continuation* count: how many different words came just before
+      ``ctx_k w``. "Francisco" is frequent but follows almost only "San", so as a guess after an
+      unseen context it deserves little probability; a word that follows many words deserves more;
+    - at level 0 the same continuation count, interpolated with the uniform distribution over every
+      id except ``<PAD>``, so that no word (not even one never seen as a target) gets probability 0.
+
+    Each level's probabilities sum to 1, because ``D <= 1`` takes exactly ``D * types`` from the counts.
+    ``<PAD>`` (id 0) fills the context before a sentence's first word, so it doubles as the
+    start-of-sentence symbol: ``(<PAD>, the)`` is "the" at the start of a sentence.
+    """
+
+    def __init__(self, vocab_size: int, order: int = 3, discount: float = 0.75):
+        if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
+            raise ValueError(f"order: expected an integer >= 1 (1 = unigram, 3 = trigram), got {order!r}")
+        if not 0.0 < discount <= 1.0:
+            raise ValueError(f"discount: expected a number in (0, 1], got {discount!r}")
+        self.vocab_size, self.order, self.discount = int(vocab_size), int(order), float(discount)
+        self.seq_len = max(self.order - 1, 1)       # the context it reads (predict_next needs >= 1)
+        self.levels = None
+
+    def fit(self, X, Y) -> KneserNeyModel:
+        """``X (n, seq_len)`` with ``seq_len >= order - 1``, ``Y (n,)``: the training examples."""
+        X = check_ids(X)
+        Y = check_targets(Y, len(X), self.vocab_size)
+        if X.shape[1] < self.order - 1:
+            raise ValueError(f"X: an order-{self.order} model reads {self.order - 1} context words, "
+                             f"got contexts of {X.shape[1]}")
+        if X.size and X.max() >= self.vocab_size:
+            raise ValueError(f"X: expected ids below vocab_size={self.vocab_size}, got {X.max()}")
+        V = self.vocab_size
+        self.levels = []
+        for k in range(self.order):                  # k context words: 0 (unigram) ... order - 1
+            keys = _context_keys(X, k, V)            # (n,) one integer per context of k words
+            if k == self.order - 1:                  # top level: plain counts
+                pairs = keys * V + Y
+            else:                                    # lower levels: distinct words before ctx_k w
+                before = X[:, X.shape[1] - k - 1]
+                pairs = np.unique(np.stack([before, keys * V + Y]), axis=1)[1]
+            pair_keys, counts = np.unique(pairs, return_counts=True)
+            contexts, rows = np.unique(pair_keys // V, return_inverse=True)
+            table = sp.csr_matrix((counts.astype(np.float64), (rows, pair_keys % V)),
+                                  shape=(len(contexts), V))
+            self.levels.append({"contexts": contexts, "counts": table,
+                                "totals": np.asarray(table.sum(axis=1)).ravel(),
+                                "types": np.diff(table.indptr).astype(np.float64)})
+        return self
+
+    def predict_proba(self, X, batch_size: int = 2048) -> np.ndarray:
+        """``X (N, seq_len)`` -> ``(N, V)`` float64; rows sum to 1 and ``<PAD>`` gets 0."""
+        if self.levels is None:
+            raise RuntimeError("KneserNeyModel: call fit(X_train, Y_train) first")
+        X = check_ids(X)
+        if X.shape[1] < self.order - 1:
+            raise ValueError(f"X: an order-{self.order} model reads {self.order - 1} context words, "
+                             f"got contexts of {X.shape[1]}")
+        if X.size and X.max() >= self.vocab_size:
+            raise ValueError(f"X: expected ids below vocab_size={self.vocab_size}, got {X.max()}")
+        return np.concatenate([self._proba(X[i:i + batch_size]) for i in range(0, len(X), batch_size)]
+                              or [np.zeros((0, self.vocab_size))])
+
+    def _proba(self, X) -> np.ndarray:
+        V, D = self.vocab_size, self.discount
+        uniform = np.full(V, 1.0 / (V - 1))
+        uniform[PAD_ID] = 0.0
+        P = np.tile(uniform, (len(X), 1))                                 # level "-1": uniform
+        for k, level in enumerate(self.levels):
+            keys = _context_keys(X, k, V)
+            idx = np.minimum(np.searchsorted(level["contexts"], keys), len(level["contexts"]) - 1)
+            seen = level["contexts"][idx] == keys                         # contexts met in training
+            r = idx[seen]
+            counts = level["counts"][r].toarray()                         # (n_seen, V)
+            total, types = level["totals"][r, None], level["types"][r, None]
+            P[seen] = (np.maximum(counts - D, 0.0) + D * types * P[seen]) / total
+        return P
+
+
+def _context_keys(X, k: int, V: int) -> np.ndarray:
+    """One int64 per row for its last ``k`` ids (``k = 0``: all zeros), as a base-``V`` number."""
+    keys = np.zeros(len(X), np.int64)
+    for j in range(X.shape[1] - k, X.shape[1]):
+        keys = keys * V + X[:, j]
+    return keys
+
+
+def choose_ngram(train_data, val_data, vocab_size: int, *, orders=(2, 3, 4),
+                 discounts=(0.5, 0.6, 0.7, 0.8, 0.9, 1.0)):
+    """Every counting baseline fitted on ``train_data`` and scored on ``val_data``; the best one named.
+
+    Rows: the add-one unigram; the bigram of :class:`BigramModel` with its weight chosen on validation;
+    and :class:`KneserNeyModel` for each ``order`` (that the contexts allow), with its discount chosen
+    on validation. Returns ``(best_model, table)``: the fitted model with the lowest validation
+    cross-entropy, and one row per model (``model``, ``setting``, ``val_cross_entropy``,
+    ``val_perplexity``), best first. The test split plays no part.
+    """
+    seq_len = check_ids(train_data[0]).shape[1]
+    weight, _ = choose_bigram_weight(train_data, val_data, vocab_size)
+    candidates = [("unigram (add-one)", "k=1", UnigramModel(vocab_size).fit(train_data[1])),
+                  ("bigram (interpolated)", f"weight={weight:g}",
+                   BigramModel(vocab_size, weight=weight).fit(*train_data))]
+    for order in orders:
+        if order - 1 > seq_len:
+            continue
+        best = None
+        for d in discounts:
+            model = KneserNeyModel(vocab_size, order=order, discount=d).fit(*train_data)
+            ce = cross_entropy(model.predict_proba(val_data[0][:, -model.seq_len:]), val_data[1])
+            if best is None or ce < best[0]:
+                best = (ce, d, model)
+        candidates.append((f"{order}-gram Kneser-Ney", f"discount={best[1]:g}", best[2]))
+    rows, models = [], {}
+    for name, setting, model in candidates:
+        ce = cross_entropy(model.predict_proba(val_data[0][:, -model.seq_len:]), val_data[1])
+        rows.append({"model": name, "setting": setting, "val_cross_entropy": ce,
+                     "val_perplexity": float(np.exp(ce))})
+        models[name] = model
+    table = pd.DataFrame(rows).sort_values("val_cross_entropy", kind="stable").reset_index(drop=True)
+    return models[table["model"].iloc[0]], table
