@@ -47,7 +47,7 @@ LESSONS = (
     ("07a", "07a_pneumonia_cnn", "Pneumonia CNN", "PyTorch"),
     ("07b", "07b_pneumonia_robust", "Pneumonia CNN made robust", "PyTorch"),
     ("08", "08_emoji_lstm", "Emoji LSTM", "Keras 3 on PyTorch, FastAPI"),
-    ("09", "09_text_classification", "Text classification", "Keras 3, scikit-learn"),
+    ("09", "09_text_classification", "Text classification", "Keras 3, PyTorch, scikit-learn"),
 )
 
 # The metric keys shown as a notebook's headline, by the notebook's number: its stem up to the first "_"
@@ -68,7 +68,8 @@ HEADLINE = {
             "baseline_test_auc"),
     "08": ("test_accuracy", "test_accuracy_mean_of_3_seeds", "baseline_test_accuracy",
            "outside_test_accuracy", "baseline_outside_test_accuracy", "batch_requests_per_second"),
-    "09": ("best_model", "best_test_accuracy", "lstm_test_accuracy", "best_classical_test_accuracy"),
+    "09": ("best_model", "best_test_accuracy", "lstm_test_accuracy", "hybrid_test_accuracy",
+           "best_classical_test_accuracy"),
 }
 
 README_START = "<!-- results:start -->"

@@ -185,8 +185,10 @@ def test_kneser_ney_is_a_distribution_at_every_order(order):
     rng = np.random.default_rng(order)
     X, Y = rng.integers(0, 9, (300, 4)), rng.integers(1, 9, 300)
     kn = KneserNeyModel(11, order=order, discount=0.8).fit(X, Y)        # ids 9 and 10: never seen
-    p = kn.predict_proba(rng.integers(0, 11, (50, 4)), batch_size=7)
+    X_new, Y_new = rng.integers(0, 11, (50, 4)), rng.integers(1, 11, 50)
+    p = kn.predict_proba(X_new, batch_size=7)
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    np.testing.assert_allclose(kn.target_proba(X_new, Y_new), p[np.arange(50), Y_new], rtol=1e-12)
     assert p[:, 0].max() == 0.0 and p[:, 1:].min() > 0.0               # <PAD> never, the rest always
 
 

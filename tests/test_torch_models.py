@@ -157,6 +157,38 @@ def test_bad_inputs(rng):
         TorchPredictor(torch.nn.Linear(3, 3))
 
 
+def test_num_classes_sets_the_size_of_the_output(rng):
+    torch.manual_seed(0)
+    net = CNNLSTMTorch(V, T, **SIZES, num_classes=3).eval()
+    assert net(torch.from_numpy(ids(rng))).shape == (7, 3)
+    assert (net.num_classes, net.dense.out_features, net.vocab_size) == (3, 3, V)
+    assert net.config()["num_classes"] == 3
+    rebuilt = CNNLSTMTorch(**{k: v for k, v in net.config().items() if k != "architecture"})
+    assert rebuilt.config() == net.config() and rebuilt.dense.out_features == 3
+
+
+def test_num_classes_none_keeps_the_next_word_model(rng):
+    default, explicit = CNNLSTMTorch(V, T, **SIZES), CNNLSTMTorch(V, T, **SIZES, num_classes=V)
+    for net in (default, explicit):
+        assert net.num_classes == V and net(torch.from_numpy(ids(rng))).shape == (7, V)
+        # the config of a next-word model is the NumPy twin's, key for key: no num_classes in it
+        assert "num_classes" not in net.config()
+        assert net.config() == CNNLSTMNextWord(V, T, **SIZES, head="max", dropout=0.5, rng=rng).config()
+    assert explicit.to_numpy().config() == explicit.config()
+
+
+@pytest.mark.parametrize("bad", [0, -2, np.int64(0), 4.0, True, "4"])
+def test_a_bad_num_classes_is_refused_by_name(bad):
+    with pytest.raises(ValueError, match="num_classes"):
+        CNNLSTMTorch(V, T, **SIZES, num_classes=bad)
+
+
+def test_to_numpy_refuses_a_classifier():
+    net = CNNLSTMTorch(V, T, **SIZES, num_classes=4)
+    with pytest.raises(ValueError, match=r"num_classes=4.*no NumPy twin"):
+        net.to_numpy()
+
+
 def test_the_weights_of_lesson_05_load_with_parity():
     path = data_dir() / "models" / "05_cnn_lstm_weights.npz"
     if not path.is_file():

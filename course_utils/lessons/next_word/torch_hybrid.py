@@ -1,4 +1,5 @@
-"""Lesson 06: lesson 05's CNN + LSTM as a ``torch.nn.Module``, loaded from the NumPy weights.
+"""Lesson 06: lesson 05's CNN + LSTM as a ``torch.nn.Module``, loaded from the NumPy weights
+(and, with ``num_classes``, lesson 09's sentence classifier).
 
     numpy_model, vocab, config = load_model("data/models/05_cnn_lstm_weights.npz")   # next_word.models
     net = CNNLSTMTorch.from_numpy(numpy_model)          # the same weights, the same head, the same dtype
@@ -12,11 +13,15 @@ The model, for a batch of ``N`` contexts of ``T`` word ids (``T' = T - k + 1``):
       -> nn.Conv1d(E, F, k) -> (N, F, T') -> ReLU -> permute -> (N, T', F)  batch-first again for the LSTM
       -> nn.LSTM(F, H, batch_first=True) -> (N, T', H)                      the hidden state at every step
       -> head: "max" = max over the T' steps, "last" = the last step -> (N, H)
-      -> nn.Dropout -> nn.Linear(H, V) -> logits (N, V)                     no softmax here
+      -> nn.Dropout -> nn.Linear(H, C) -> logits (N, C)                     no softmax here
+
+``C = num_classes``: by default ``vocab_size`` (the next word, lessons 05 and 06); lesson 09 sets
+``num_classes=4`` to sort whole sentences into its four topics with the same layers.
 
 ``head="max"`` is the architecture of lesson 06 as the course design sketches it; ``head="last"``
 is the one lesson 05 chose on its validation split and saved. The weights have the same shapes
 either way, so one file loads into both; only ``head="last"`` reproduces lesson 05's outputs.
+A classifier (``num_classes != vocab_size``) has no NumPy twin: ``to_numpy`` refuses it.
 
 The weights are copied with :mod:`course_utils.interop` (which transposes the Conv1D kernel and
 the Dense and LSTM matrices; the LSTM's one bias ``b`` goes to ``bias_ih_l0``, ``bias_hh_l0`` is
@@ -50,17 +55,23 @@ class CNNLSTMTorch(nn.Module):
     :meth:`config` returns the same keys, so ``build_model(net.config())``
     builds the NumPy twin. ``forward`` returns logits; ``TorchPredictor`` adds the softmax.
     The ``<PAD>`` row of the embedding is an ordinary learned row, as in lesson 05.
+
+    ``num_classes``: the size of the output, ``C``. ``None`` (the default) means ``vocab_size``: one
+    logit per word of the vocabulary, the next-word model. Any other size makes a classifier of the
+    whole context (lesson 09: ``num_classes=4``); its ``config()`` then also holds ``num_classes``.
     """
 
     architecture = "cnn_lstm"
 
     def __init__(self, vocab_size: int, seq_len: int, *, embed_dim: int = 32, filters: int = 64,
-                 kernel_size: int = 3, hidden_size: int = 64, head: str = "max", dropout: float = 0.5):
+                 kernel_size: int = 3, hidden_size: int = 64, head: str = "max", dropout: float = 0.5,
+                 num_classes: int | None = None):
         super().__init__()
         vocab_size, seq_len = _check_int(vocab_size, "vocab_size"), _check_int(seq_len, "seq_len")
         embed_dim, filters = _check_int(embed_dim, "embed_dim"), _check_int(filters, "filters")
         kernel_size = _check_int(kernel_size, "kernel_size")
         hidden_size = _check_int(hidden_size, "hidden_size")
+        num_classes = vocab_size if num_classes is None else _check_int(num_classes, "num_classes")
         if kernel_size > seq_len:
             raise ValueError(f"kernel_size={kernel_size} is longer than the context seq_len={seq_len}")
         if head not in HEADS:
@@ -68,16 +79,16 @@ class CNNLSTMTorch(nn.Module):
                              f"got {head!r}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout: expected a probability in [0, 1), got {dropout!r}")
-        self.vocab_size, self.seq_len, self.head = vocab_size, seq_len, head
+        self.vocab_size, self.seq_len, self.head, self.num_classes = vocab_size, seq_len, head, num_classes
         self.embedding = nn.Embedding(vocab_size, embed_dim)           # (N, T) -> (N, T, E)
         self.conv = nn.Conv1d(embed_dim, filters, kernel_size)         # (N, E, T) -> (N, F, T')
         self.relu = nn.ReLU()
         self.lstm = nn.LSTM(filters, hidden_size, batch_first=True)    # (N, T', F) -> (N, T', H)
         self.dropout = nn.Dropout(dropout)
-        self.dense = nn.Linear(hidden_size, vocab_size)                # (N, H) -> (N, V)
+        self.dense = nn.Linear(hidden_size, num_classes)               # (N, H) -> (N, C)
 
     def forward(self, X):
-        """``X (N, seq_len)`` integer ids (tensor or array) -> logits ``(N, V)``."""
+        """``X (N, seq_len)`` integer ids (tensor or array) -> logits ``(N, C)``, ``C = num_classes``."""
         X = self._check_ids(X)
         x = self.embedding(X)                         # (N, T, E)
         x = self.conv(x.permute(0, 2, 1))             # (N, E, T) -> (N, F, T')
@@ -87,7 +98,7 @@ class CNNLSTMTorch(nn.Module):
             h = out.max(dim=1).values                 # (N, H): each unit's largest value over the T' steps
         else:
             h = out[:, -1]                            # (N, H): the state after the last step
-        return self.dense(self.dropout(h))            # (N, V) logits
+        return self.dense(self.dropout(h))            # (N, C) logits
 
     def _check_ids(self, X) -> torch.Tensor:
         if isinstance(X, np.ndarray):
@@ -108,11 +119,18 @@ class CNNLSTMTorch(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
     def config(self) -> dict:
-        """The keys of ``CNNLSTMNextWord.config()``: enough to build either twin again."""
-        return {"architecture": self.architecture, "vocab_size": self.vocab_size, "seq_len": self.seq_len,
-                "embed_dim": self.embedding.embedding_dim, "filters": self.conv.out_channels,
-                "kernel_size": self.conv.kernel_size[0], "hidden_size": self.lstm.hidden_size,
-                "head": self.head, "dropout": float(self.dropout.p)}
+        """The keys of ``CNNLSTMNextWord.config()``: enough to build either twin again.
+
+        A classifier (``num_classes != vocab_size``) adds ``num_classes``; a next-word model leaves it out,
+        so its config stays the NumPy twin's, key for key.
+        """
+        config = {"architecture": self.architecture, "vocab_size": self.vocab_size, "seq_len": self.seq_len,
+                  "embed_dim": self.embedding.embedding_dim, "filters": self.conv.out_channels,
+                  "kernel_size": self.conv.kernel_size[0], "hidden_size": self.lstm.hidden_size,
+                  "head": self.head, "dropout": float(self.dropout.p)}
+        if self.num_classes != self.vocab_size:
+            config["num_classes"] = self.num_classes
+        return config
 
     # ------------------------------------------------------------ the NumPy twin, both ways
 
@@ -138,7 +156,10 @@ class CNNLSTMTorch(nn.Module):
 
     def to_numpy(self) -> CNNLSTMNextWord:
         """The NumPy twin (``course_utils.lessons.next_word.models.CNNLSTMNextWord``)
-        with this module's weights."""
+        with this module's weights. Next-word models only: a classifier has no twin."""
+        if self.num_classes != self.vocab_size:
+            raise ValueError(f"to_numpy: a classifier (num_classes={self.num_classes}, vocab_size="
+                             f"{self.vocab_size}) has no NumPy twin; CNNLSTMNextWord predicts the next word")
         dtype = np.float64 if self.dense.weight.dtype == torch.float64 else np.float32
         model = CNNLSTMNextWord(**_sizes(self.config()), rng=np.random.default_rng(0), dtype=dtype)
         for name, layer in _numpy_layers(model).items():
@@ -162,7 +183,8 @@ def _numpy_layers(model: CNNLSTMNextWord) -> dict:
 
 
 class TorchPredictor:
-    """A torch module that maps ids ``(N, seq_len)`` to logits ``(N, V)``, seen through the protocol of
+    """A torch module that maps ids ``(N, seq_len)`` to logits ``(N, C)`` (``C = V`` words for the next-word
+    model, ``num_classes`` for a classifier), seen through the protocol of
     ``course_utils.text.predict_next``: a ``seq_len`` attribute and ``predict_proba``.
 
     Both methods run the module in evaluation mode (dropout off) without building a graph, in
@@ -177,7 +199,7 @@ class TorchPredictor:
         self.batch_size = _check_int(batch_size, "batch_size")
 
     def logits(self, X) -> np.ndarray:
-        """``X (N, seq_len)`` int -> logits ``(N, V)`` as a NumPy array, in the module's dtype.
+        """``X (N, seq_len)`` int -> logits ``(N, C)`` as a NumPy array, in the module's dtype.
 
         ``X`` goes to the module's device and the logits come back to the CPU.
         """
@@ -199,7 +221,7 @@ class TorchPredictor:
         return torch.cat(out).cpu().numpy()
 
     def predict_proba(self, X) -> np.ndarray:
-        """``X (N, seq_len)`` -> probabilities ``(N, V)`` float64, rows summing to 1.
+        """``X (N, seq_len)`` -> probabilities ``(N, C)`` float64, rows summing to 1.
 
         The softmax is taken in float64 (``exp(log_softmax)``), as ``CNNLSTMNextWord.predict_proba``
         does, so that no probability underflows to zero.
