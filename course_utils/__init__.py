@@ -20,6 +20,7 @@ from .layers import (
     Embedding,
     GlobalMaxPool1D,
     Layer,
+    PositionChannels,
     ReLU,
     Sequential,
     Sigmoid,
@@ -37,7 +38,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Layer", "Dense", "Embedding", "Conv1D", "ReLU", "Sigmoid", "Tanh", "sigmoid", "GlobalMaxPool1D",
-    "Dropout", "LSTM", "Sequential", "lstm_step_forward", "lstm_step_backward",
+    "PositionChannels", "Dropout", "LSTM", "Sequential", "lstm_step_forward", "lstm_step_backward",
     "softmax", "log_softmax", "softmax_cross_entropy", "mse", "bce_with_logits",
     "SGD", "Adam", "clip_grad_norm",
     "rel_error", "numerical_gradient", "check_layer_gradients", "check_loss_gradient",

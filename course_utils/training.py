@@ -71,9 +71,22 @@ def _train_one_epoch(model, loss_fn: Callable, optimizer, X, y, batch_size: int,
     return loss_sum / len(X), (norm_sum / steps if clip_norm is not None else None)
 
 
+def _training_sample(X, y, eval_train):
+    """The training examples that ``eval_train`` scores: all of them, or a fixed sample of ``n``."""
+    if isinstance(eval_train, bool):
+        return X, y
+    if not isinstance(eval_train, (int, np.integer)) or eval_train < 1:
+        raise ValueError(f"eval_train: expected True, False or a number of examples >= 1, got {eval_train!r}")
+    if eval_train >= len(y):
+        return X, y
+    sample = np.sort(np.random.default_rng(0).choice(len(y), int(eval_train), replace=False))
+    return X[sample], y[sample]
+
+
 def train(model, loss_fn: Callable, optimizer, train_data, val_data=None, *, epochs: int, batch_size: int,
           clip_norm: float | None = None, metrics: dict | None = None, patience: int | None = None,
-          eval_train: bool = False, rng=None, progress: bool = True, desc: str = "training") -> pd.DataFrame:
+          eval_train: bool | int = False, rng=None, progress: bool = True,
+          desc: str = "training") -> pd.DataFrame:
     """Train with mini-batches; return the history, one row per epoch.
 
     Columns: ``epoch``, ``train_loss``, the validation loss and ``metrics`` (``val_loss``,
@@ -87,6 +100,9 @@ def train(model, loss_fn: Callable, optimizer, train_data, val_data=None, *, epo
       but measured with dropout on and with weights that changed during the epoch). With
       ``eval_train=True`` the end-of-epoch model is scored in evaluation mode on the whole training
       set, like the validation set, so the two columns compare like with like (``train_<name>`` too).
+      An integer ``n`` scores the same ``n`` training examples every epoch, drawn once at random
+      (seed 0, apart from ``rng``, so the batch order does not change): on a large training set
+      that estimates the same number for a fraction of the time.
     - ``patience``: early stopping on the validation loss; after ``patience`` epochs without
       improvement training stops and the best epoch's weights are put back into ``model``.
       The validation set chooses the epoch, so report results on a separate test set.
@@ -95,6 +111,7 @@ def train(model, loss_fn: Callable, optimizer, train_data, val_data=None, *, epo
     if patience is not None and val_data is None:
         raise ValueError("early stopping (patience) needs val_data")
     rng = get_rng(rng)
+    X_eval, y_eval = _training_sample(X, y, eval_train)
     rows, best, best_epoch, best_params, bad_epochs = [], np.inf, None, None, 0
     bar = progress_bar(total=epochs, desc=desc, disable=not progress)
     for epoch in range(1, epochs + 1):
@@ -104,7 +121,8 @@ def train(model, loss_fn: Callable, optimizer, train_data, val_data=None, *, epo
         timing = {"seconds": time.perf_counter() - start}
         start = time.perf_counter()
         if eval_train:
-            row.update({f"train_{k}": v for k, v in evaluate(model, loss_fn, X, y, metrics=metrics).items()})
+            row.update({f"train_{k}": v
+                        for k, v in evaluate(model, loss_fn, X_eval, y_eval, metrics=metrics).items()})
         if val_data is not None:
             row.update({f"val_{k}": v
                         for k, v in evaluate(model, loss_fn, *val_data, metrics=metrics).items()})

@@ -6,6 +6,7 @@ Each check uses a random upstream gradient and must reach a max relative error b
 
 import numpy as np
 import pytest
+import torch
 from conftest import GRADCHECK_REPORT
 
 from course_utils import (
@@ -15,6 +16,7 @@ from course_utils import (
     Dropout,
     Embedding,
     GlobalMaxPool1D,
+    PositionChannels,
     ReLU,
     Sequential,
     Sigmoid,
@@ -88,6 +90,31 @@ def test_activations(rng, layer_cls):
 
 def test_global_max_pool(rng):
     assert_small("GlobalMaxPool1D", check_layer_gradients(GlobalMaxPool1D(), rng.standard_normal((3, 6, 4))))
+
+
+def test_position_channels(rng):
+    layer = PositionChannels()
+    assert_small("PositionChannels", check_layer_gradients(layer, rng.standard_normal((3, 5, 4))))
+    x = rng.standard_normal((2, 3, 4))
+    y = layer.forward(x)
+    assert y.shape == (2, 3, 7) and y.dtype == x.dtype
+    np.testing.assert_array_equal(y[:, :, :4], x)
+    np.testing.assert_array_equal(y[0, :, 4:], np.eye(3))        # step t: a 1 in channel 4 + t
+    np.testing.assert_array_equal(y[1, :, 4:], np.eye(3))
+    t = torch.from_numpy(x)     # the same channels in PyTorch: the input and an identity matrix, side by side
+    np.testing.assert_array_equal(torch.cat([t, torch.eye(3, dtype=t.dtype).expand(2, 3, 3)], dim=2), y)
+    with pytest.raises(ValueError, match="PositionChannels"):
+        layer.forward(x[0])
+
+
+def test_whole_model_with_position_channels(rng):
+    """Lesson 04's CNN with its position channels, end to end."""
+    model = Sequential([Embedding(9, 4, rng=rng, dtype=F64), PositionChannels(),
+                        Conv1D(4 + 7, 6, 3, rng=rng, dtype=F64), ReLU(), GlobalMaxPool1D(),
+                        Dense(6, 9, rng=rng, dtype=F64)])
+    ids, targets = rng.integers(0, 9, (5, 7)), rng.integers(0, 9, 5)
+    assert_small("Embedding-Position-Conv1D-ReLU-MaxPool-Dense",
+                 check_model_gradients(model, softmax_cross_entropy, ids, targets))
 
 
 def test_dropout_with_a_fixed_mask(rng):

@@ -146,6 +146,22 @@ def test_eval_train_scores_the_end_of_epoch_model_in_evaluation_mode():
     np.testing.assert_array_equal(running["val_loss"], history["val_loss"])  # same seed, same training
 
 
+def test_eval_train_on_a_sample_scores_that_sample_and_leaves_training_unchanged():
+    model, history = fit_spirals(0, epochs=3, eval_train=50)
+    _, full = fit_spirals(0, epochs=3, eval_train=True)
+    np.testing.assert_array_equal(history["val_loss"], full["val_loss"])    # the batch order is untouched
+    X, y = spirals()
+    sample = np.sort(np.random.default_rng(0).choice(len(y), 50, replace=False))
+    assert history["train_loss"].iloc[-1] == pytest.approx(
+        evaluate(model, softmax_cross_entropy, X[sample], y[sample])["loss"])
+    assert history["train_loss"].iloc[-1] != pytest.approx(full["train_loss"].iloc[-1])
+    _, larger = fit_spirals(0, epochs=1, eval_train=10_000)                  # more than there are: all
+    np.testing.assert_array_equal(larger["train_loss"], full["train_loss"].iloc[:1])
+    for bad in (0, 2.5):
+        with pytest.raises(ValueError, match="eval_train"):
+            fit_spirals(0, epochs=1, eval_train=bad)
+
+
 def test_same_seed_gives_bit_identical_histories():
     _, a = fit_spirals(3, epochs=5)
     _, b = fit_spirals(3, epochs=5)

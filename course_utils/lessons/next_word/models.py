@@ -12,7 +12,17 @@ from pathlib import Path
 import numpy as np
 
 from course_utils.files import atomic_path
-from course_utils.layers import LSTM, Conv1D, Dense, Dropout, Embedding, GlobalMaxPool1D, ReLU, Sequential
+from course_utils.layers import (
+    LSTM,
+    Conv1D,
+    Dense,
+    Dropout,
+    Embedding,
+    GlobalMaxPool1D,
+    PositionChannels,
+    ReLU,
+    Sequential,
+)
 from course_utils.lessons.next_word.corpus import check_ids
 from course_utils.losses import log_softmax
 from course_utils.seeding import get_rng
@@ -93,36 +103,55 @@ class CNNNextWord(NextWordModel):
 
     Shapes for a batch of ``N`` contexts::
 
-        X (N, T) int  -> Embedding -> (N, T, E) -> Conv1D(k) -> (N, T-k+1, F) -> ReLU
-                      -> GlobalMaxPool1D -> (N, F) -> Dense -> logits (N, V)
+        X (N, T) int  -> Embedding -> (N, T, E) [-> Dropout] [-> PositionChannels -> (N, T, E + T)]
+                      -> Conv1D(k) -> (N, T-k+1, F) -> ReLU -> GlobalMaxPool1D -> (N, F)
+                      [-> Dropout] -> Dense -> logits (N, V)
 
     Each of the ``F`` filters is a detector of one ``k``-word pattern; max pooling keeps the
     strongest match anywhere in the context, so the model knows *what* it saw, not *where*.
+    ``positions=True`` appends a one-hot code of each word's slot to its vector
+    (:class:`course_utils.layers.PositionChannels`), so that a filter can match "this word, in the
+    last slot". ``embed_dropout`` (on the word vectors) and ``dropout`` (on the pooled features)
+    are inverted dropout, active in training only; 0 leaves the layer out.
     """
 
     architecture = "cnn"
 
     def __init__(self, vocab_size: int, seq_len: int, *, embed_dim: int = 32, filters: int = 64,
-                 kernel_size: int = 3, rng=None, dtype=np.float32):
+                 kernel_size: int = 3, positions: bool = False, embed_dropout: float = 0.0,
+                 dropout: float = 0.0, rng=None, dtype=np.float32):
         super().__init__(vocab_size, seq_len)
         if kernel_size > seq_len:
             raise ValueError(f"kernel_size={kernel_size} is longer than the context seq_len={seq_len}")
+        if not isinstance(positions, (bool, np.bool_)):
+            raise ValueError(f"positions: expected True or False, got {positions!r}")
         rng = get_rng(rng)
         # Plain ints (not NumPy integers from a search table), so that config() is valid JSON.
         self.embed_dim, self.filters, self.kernel_size = int(embed_dim), int(filters), int(kernel_size)
-        self.net = Sequential([
-            Embedding(vocab_size, embed_dim, rng=rng, dtype=dtype),        # (N, T) -> (N, T, E)
-            Conv1D(embed_dim, filters, kernel_size, rng=rng, dtype=dtype),  # -> (N, T-k+1, F)
-            ReLU(),
-            GlobalMaxPool1D(),                                              # -> (N, F)
-            Dense(filters, vocab_size, rng=rng, dtype=dtype),               # -> (N, V) logits
-        ])
-        self.param_names = {"embedding.W": "0.W", "conv.W": "1.W", "conv.b": "1.b",
-                            "dense.W": "4.W", "dense.b": "4.b"}
+        self.positions, self.embed_dropout = bool(positions), float(embed_dropout)
+        self.dropout = float(dropout)
+        conv_in = embed_dim + (seq_len if positions else 0)
+        layers = {"embedding": Embedding(vocab_size, embed_dim, rng=rng, dtype=dtype)}  # (N, T) -> (N, T, E)
+        if embed_dropout:
+            layers["embed_dropout"] = Dropout(embed_dropout, rng=rng)
+        if positions:
+            layers["positions"] = PositionChannels()                              # -> (N, T, E + T)
+        layers["conv"] = Conv1D(conv_in, filters, kernel_size, rng=rng, dtype=dtype)  # -> (N, T-k+1, F)
+        layers["relu"] = ReLU()
+        layers["pool"] = GlobalMaxPool1D()                                        # -> (N, F)
+        if dropout:
+            layers["dropout"] = Dropout(dropout, rng=rng)
+        layers["dense"] = Dense(filters, vocab_size, rng=rng, dtype=dtype)        # -> (N, V) logits
+        self.net = Sequential(list(layers.values()))
+        at = {name: i for i, name in enumerate(layers)}
+        self.param_names = {"embedding.W": f"{at['embedding']}.W", "conv.W": f"{at['conv']}.W",
+                            "conv.b": f"{at['conv']}.b", "dense.W": f"{at['dense']}.W",
+                            "dense.b": f"{at['dense']}.b"}
 
     def config(self) -> dict:
         return {"architecture": self.architecture, "vocab_size": self.vocab_size, "seq_len": self.seq_len,
-                "embed_dim": self.embed_dim, "filters": self.filters, "kernel_size": self.kernel_size}
+                "embed_dim": self.embed_dim, "filters": self.filters, "kernel_size": self.kernel_size,
+                "positions": self.positions, "embed_dropout": self.embed_dropout, "dropout": self.dropout}
 
 
 class CNNLSTMNextWord(NextWordModel):
@@ -146,7 +175,7 @@ class CNNLSTMNextWord(NextWordModel):
 
     def __init__(self, vocab_size: int, seq_len: int, *, embed_dim: int = 32, filters: int = 64,
                  kernel_size: int = 3, hidden_size: int = 64, head: str = "last", dropout: float = 0.0,
-                 rng=None, dtype=np.float32):
+                 embed_dropout: float = 0.0, rng=None, dtype=np.float32):
         super().__init__(vocab_size, seq_len)
         if kernel_size > seq_len:
             raise ValueError(f"kernel_size={kernel_size} is longer than the context seq_len={seq_len}")
@@ -156,8 +185,12 @@ class CNNLSTMNextWord(NextWordModel):
         rng = get_rng(rng)
         self.embed_dim, self.filters, self.kernel_size = int(embed_dim), int(filters), int(kernel_size)
         self.hidden_size, self.head, self.dropout = int(hidden_size), head, float(dropout)
-        layers = [
-            Embedding(vocab_size, embed_dim, rng=rng, dtype=dtype),        # (N, T) -> (N, T, E)
+        self.embed_dropout = float(embed_dropout)
+        layers = [Embedding(vocab_size, embed_dim, rng=rng, dtype=dtype)]    # (N, T) -> (N, T, E)
+        if embed_dropout:
+            layers.append(Dropout(embed_dropout, rng=rng))                  # on the word vectors
+        c = len(layers)                                                     # index of the Conv1D layer
+        layers += [
             Conv1D(embed_dim, filters, kernel_size, rng=rng, dtype=dtype),  # -> (N, T', F), T' = T-k+1
             ReLU(),
             LSTM(filters, hidden_size, return_sequences=(head == "max"), rng=rng, dtype=dtype),
@@ -166,14 +199,16 @@ class CNNLSTMNextWord(NextWordModel):
             layers.append(GlobalMaxPool1D())                                # (N, T', H) -> (N, H)
         layers += [Dropout(dropout, rng=rng), Dense(hidden_size, vocab_size, rng=rng, dtype=dtype)]
         self.net = Sequential(layers)
-        d = len(layers) - 1                                                 # index of the Dense layer
-        self.param_names = {"embedding.W": "0.W", "conv.W": "1.W", "conv.b": "1.b", "lstm.W_x": "3.W_x",
-                            "lstm.W_h": "3.W_h", "lstm.b": "3.b", "dense.W": f"{d}.W", "dense.b": f"{d}.b"}
+        d, r = len(layers) - 1, c + 2                                       # the Dense and LSTM layers
+        self.param_names = {"embedding.W": "0.W", "conv.W": f"{c}.W", "conv.b": f"{c}.b",
+                            "lstm.W_x": f"{r}.W_x", "lstm.W_h": f"{r}.W_h", "lstm.b": f"{r}.b",
+                            "dense.W": f"{d}.W", "dense.b": f"{d}.b"}
 
     def config(self) -> dict:
         return {"architecture": self.architecture, "vocab_size": self.vocab_size, "seq_len": self.seq_len,
                 "embed_dim": self.embed_dim, "filters": self.filters, "kernel_size": self.kernel_size,
-                "hidden_size": self.hidden_size, "head": self.head, "dropout": self.dropout}
+                "hidden_size": self.hidden_size, "head": self.head, "dropout": self.dropout,
+                "embed_dropout": self.embed_dropout}
 
 
 _ARCHITECTURES = {"cnn": CNNNextWord, "cnn_lstm": CNNLSTMNextWord}
@@ -185,9 +220,8 @@ def build_model(config: dict, *, rng=None, dtype=np.float32) -> NextWordModel:
     if kind not in _ARCHITECTURES:
         raise ValueError(f"config: expected architecture in {sorted(_ARCHITECTURES)}, got {kind!r}")
     cls = _ARCHITECTURES[kind]
-    keys = ["embed_dim", "filters", "kernel_size"]
-    if kind == "cnn_lstm":
-        keys += ["hidden_size", "head", "dropout"]
+    keys = ["embed_dim", "filters", "kernel_size", "embed_dropout", "dropout"]
+    keys += ["hidden_size", "head"] if kind == "cnn_lstm" else ["positions"]
     return cls(config["vocab_size"], config["seq_len"], rng=rng, dtype=dtype,
                **{k: config[k] for k in keys if k in config})
 

@@ -104,10 +104,16 @@ def choose_bigram_weight(train_data, val_data, vocab_size: int, weights=None, k:
     per weight. The test split plays no part.
     """
     weights = np.round(np.arange(0.0, 1.0, 0.05), 2) if weights is None else np.asarray(weights, float)
+    model = BigramModel(vocab_size, k=k).fit(*train_data)       # the counts are the same for every weight
+    X_val, Y_val = check_ids(val_data[0]), check_targets(val_data[1], len(val_data[0]), vocab_size)
+    prev = X_val[:, -1]
+    totals = model.counts[prev].sum(axis=1)                                           # count(v)
+    ml = np.divide(model.counts[prev, Y_val], totals, out=np.zeros(len(Y_val)), where=totals > 0)
     rows = []
     for w in weights:
-        model = BigramModel(vocab_size, weight=float(w), k=k).fit(*train_data)
-        ce = cross_entropy(model.predict_proba(val_data[0]), val_data[1])
+        lam = np.where(totals > 0, w, 0.0)                      # an unseen v: the unigram alone
+        p = lam * ml + (1.0 - lam) * model.unigram.probs[Y_val]  # P(y | v) of each validation target
+        ce = float(-np.mean(np.log(p)))
         rows.append({"weight": float(w), "val_cross_entropy": ce, "val_perplexity": float(np.exp(ce))})
     table = pd.DataFrame(rows)
     best = float(table.loc[table["val_cross_entropy"].idxmin(), "weight"])

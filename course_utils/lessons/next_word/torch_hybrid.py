@@ -9,7 +9,7 @@
 
 The model, for a batch of ``N`` contexts of ``T`` word ids (``T' = T - k + 1``)::
 
-    X (N, T) int64 -> nn.Embedding -> (N, T, E) -> permute -> (N, E, T)     nn.Conv1d wants channels first
+    X (N, T) int64 -> nn.Embedding -> (N, T, E) [-> nn.Dropout] -> permute -> (N, E, T)  channels first
       -> nn.Conv1d(E, F, k) -> (N, F, T') -> ReLU -> permute -> (N, T', F)  batch-first again for the LSTM
       -> nn.LSTM(F, H, batch_first=True) -> (N, T', H)                      the hidden state at every step
       -> head: "max" = max over the T' steps, "last" = the last step -> (N, H)
@@ -65,7 +65,7 @@ class CNNLSTMTorch(nn.Module):
 
     def __init__(self, vocab_size: int, seq_len: int, *, embed_dim: int = 32, filters: int = 64,
                  kernel_size: int = 3, hidden_size: int = 64, head: str = "max", dropout: float = 0.5,
-                 num_classes: int | None = None):
+                 embed_dropout: float = 0.0, num_classes: int | None = None):
         super().__init__()
         vocab_size, seq_len = _check_int(vocab_size, "vocab_size"), _check_int(seq_len, "seq_len")
         embed_dim, filters = _check_int(embed_dim, "embed_dim"), _check_int(filters, "filters")
@@ -77,10 +77,12 @@ class CNNLSTMTorch(nn.Module):
         if head not in HEADS:
             raise ValueError(f"head: expected 'max' (max over time) or 'last' (last LSTM state), "
                              f"got {head!r}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout: expected a probability in [0, 1), got {dropout!r}")
+        for name, p in (("dropout", dropout), ("embed_dropout", embed_dropout)):
+            if not 0.0 <= p < 1.0:
+                raise ValueError(f"{name}: expected a probability in [0, 1), got {p!r}")
         self.vocab_size, self.seq_len, self.head, self.num_classes = vocab_size, seq_len, head, num_classes
         self.embedding = nn.Embedding(vocab_size, embed_dim)           # (N, T) -> (N, T, E)
+        self.embed_dropout = nn.Dropout(embed_dropout)                 # on the word vectors (training only)
         self.conv = nn.Conv1d(embed_dim, filters, kernel_size)         # (N, E, T) -> (N, F, T')
         self.relu = nn.ReLU()
         self.lstm = nn.LSTM(filters, hidden_size, batch_first=True)    # (N, T', F) -> (N, T', H)
@@ -90,7 +92,7 @@ class CNNLSTMTorch(nn.Module):
     def forward(self, X):
         """``X (N, seq_len)`` integer ids (tensor or array) -> logits ``(N, C)``, ``C = num_classes``."""
         X = self._check_ids(X)
-        x = self.embedding(X)                         # (N, T, E)
+        x = self.embed_dropout(self.embedding(X))     # (N, T, E)
         x = self.conv(x.permute(0, 2, 1))             # (N, E, T) -> (N, F, T')
         x = self.relu(x).permute(0, 2, 1)             # (N, T', F)
         out, _ = self.lstm(x)                         # (N, T', H); the final (h, c) are not needed
@@ -127,7 +129,8 @@ class CNNLSTMTorch(nn.Module):
         config = {"architecture": self.architecture, "vocab_size": self.vocab_size, "seq_len": self.seq_len,
                   "embed_dim": self.embedding.embedding_dim, "filters": self.conv.out_channels,
                   "kernel_size": self.conv.kernel_size[0], "hidden_size": self.lstm.hidden_size,
-                  "head": self.head, "dropout": float(self.dropout.p)}
+                  "head": self.head, "dropout": float(self.dropout.p),
+                  "embed_dropout": float(self.embed_dropout.p)}
         if self.num_classes != self.vocab_size:
             config["num_classes"] = self.num_classes
         return config
@@ -169,7 +172,7 @@ class CNNLSTMTorch(nn.Module):
 
 def _sizes(config: dict) -> dict:
     keys = ("vocab_size", "seq_len", "embed_dim", "filters", "kernel_size", "hidden_size", "head", "dropout")
-    return {k: config[k] for k in keys}
+    return {**{k: config[k] for k in keys}, "embed_dropout": config.get("embed_dropout", 0.0)}
 
 
 def _numpy_layers(model: CNNLSTMNextWord) -> dict:
