@@ -453,20 +453,3 @@ def test_the_committed_weights_of_lesson_04():
     X, Y = create_examples(texts_to_sequences(test, vocab), T)
     assert next_word_metrics(model.predict_proba(X), Y)["perplexity"] == pytest.approx(
         config["test"]["perplexity"], rel=1e-9)                              # the score lesson 04 printed
-
-
-def test_training_speed_times_each_batch_size_on_the_same_examples():
-    from course_utils.lessons.next_word.models import CNNNextWord
-    from course_utils.lessons.next_word.training import training_speed
-
-    rng = np.random.default_rng(0)
-    X, Y = rng.integers(0, 30, size=(40, 5)), rng.integers(0, 30, size=40)
-    config = CNNNextWord(30, 5, embed_dim=4, filters=6, kernel_size=3).config()
-    table = training_speed(config, (X, Y), batch_sizes=(1, 16), n_examples=32, repeats=2)
-    assert list(table["batch_size"]) == [1, 16] and (table["seconds"] > 0).all()
-    np.testing.assert_allclose(table["examples_per_second"], 32 / table["seconds"])
-    assert table["x_per_sample"].iloc[0] == 1.0
-    np.testing.assert_allclose(table["x_per_sample"].iloc[1], table["examples_per_second"].iloc[1] /
-                               table["examples_per_second"].iloc[0])
-    with pytest.raises(ValueError, match="repeats"):
-        training_speed(config, (X, Y), repeats=0)

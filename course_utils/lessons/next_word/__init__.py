@@ -5,8 +5,8 @@ module              what is in it
 ==================  ==============================================================================
 ``corpus``          the medical sentences, the split by sentence, (context, next word) examples
 ``models``          the CNN and the CNN + LSTM in NumPy, and their weight file
-``ngrams``          the unigram and bigram baselines
-``training``        the training functions, and the batch-against-loop timing
+``ngrams``          the counting baselines: unigram, bigram, Kneser-Ney, and choose_ngram
+``training``        the training functions
 ``evaluation``      the metrics of every model on the same targets, and ``predict_next``
 ``torch_hybrid``    lesson 06: the hybrid as a ``torch.nn.Module`` (imports torch)
 ==================  ==============================================================================

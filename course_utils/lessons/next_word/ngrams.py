@@ -157,13 +157,8 @@ class KneserNeyModel:
 
     def fit(self, X, Y) -> KneserNeyModel:
         """``X (n, seq_len)`` with ``seq_len >= order - 1``, ``Y (n,)``: the training examples."""
-        X = check_ids(X)
+        X = self._check_contexts(X)
         Y = check_targets(Y, len(X), self.vocab_size)
-        if X.shape[1] < self.order - 1:
-            raise ValueError(f"X: an order-{self.order} model reads {self.order - 1} context words, "
-                             f"got contexts of {X.shape[1]}")
-        if X.size and X.max() >= self.vocab_size:
-            raise ValueError(f"X: expected ids below vocab_size={self.vocab_size}, got {X.max()}")
         V = self.vocab_size
         self.levels = []
         for k in range(self.order):                  # k context words: 0 (unigram) ... order - 1
@@ -179,25 +174,20 @@ class KneserNeyModel:
                                   shape=(len(contexts), V))
             self.levels.append({"contexts": contexts, "counts": table,
                                 "totals": np.asarray(table.sum(axis=1)).ravel(),
-                                "types": np.diff(table.indptr).astype(np.float64),
-                                "pair_keys": pair_keys, "pair_counts": counts.astype(np.float64)})
+                                "types": np.diff(table.indptr).astype(np.float64)})
         return self
 
     def target_proba(self, X, Y) -> np.ndarray:
         """``X (N, seq_len)``, ``Y (N,)`` -> ``(N,)``: the probability of each target, the same number
         as ``predict_proba(X)[range(N), Y]`` without building the ``(N, V)`` rows (fast enough to
         choose the discount on validation)."""
-        self._check_ready(X)
-        X = check_ids(X)
+        X = self._check_ready(X)
         Y = check_targets(Y, len(X), self.vocab_size)
         V, D = self.vocab_size, self.discount
         p = np.where(Y == PAD_ID, 0.0, 1.0 / (V - 1))                       # level "-1": uniform
         for k, level in enumerate(self.levels):
-            keys = _context_keys(X, k, V)
-            seen, r = _lookup(level["contexts"], keys)
-            found, j = _lookup(level["pair_keys"], keys[seen] * V + Y[seen])
-            count = np.zeros(len(found))                                     # a(ctx_k, y), 0 if never seen
-            count[found] = level["pair_counts"][j]
+            seen, r = _lookup(level["contexts"], _context_keys(X, k, V))
+            count = np.asarray(level["counts"][r, Y[seen]]).ravel()         # a(ctx_k, y), 0 if never seen
             total, types = level["totals"][r], level["types"][r]
             p[seen] = (np.maximum(count - D, 0.0) + D * types * p[seen]) / total
         return p
@@ -211,6 +201,9 @@ class KneserNeyModel:
     def _check_ready(self, X) -> np.ndarray:
         if self.levels is None:
             raise RuntimeError("KneserNeyModel: call fit(X_train, Y_train) first")
+        return self._check_contexts(X)
+
+    def _check_contexts(self, X) -> np.ndarray:
         X = check_ids(X)
         if X.shape[1] < self.order - 1:
             raise ValueError(f"X: an order-{self.order} model reads {self.order - 1} context words, "

@@ -1,14 +1,14 @@
-"""Next-word prediction (lessons 04-06): training the NumPy models,
-and timing a batch against one example at a time.
+"""Next-word prediction (lessons 04-06): training the NumPy models.
+
+(The per-sample loop that batching is timed against is written in the notebooks themselves.)
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from course_utils.hardware import limit_blas_threads
-from course_utils.lessons.next_word.models import CNNLSTMNextWord, CNNNextWord, build_model
+from course_utils.lessons.next_word.models import CNNLSTMNextWord, CNNNextWord
 from course_utils.losses import softmax_cross_entropy
 from course_utils.metrics import accuracy, top5_accuracy
 from course_utils.optim import SGD, Adam
@@ -73,34 +73,3 @@ def train_cnn_lstm(model: CNNLSTMNextWord, train_data, val_data, *, epochs: int,
     optimizer = Adam(model.params, lr=lr)
     return fit_next_word(model, optimizer, train_data, val_data, epochs=epochs, batch_size=batch_size,
                          clip_norm=clip_norm, patience=patience, rng=rng, progress=progress, desc="CNN+LSTM")
-
-
-def training_speed(config: dict, train_data, *, batch_sizes=(1, 64), n_examples: int = 512,
-                   repeats: int = 3, seed: int = 0) -> pd.DataFrame:
-    """Examples per second of one training pass (forward, backward, update), by batch size.
-
-    A fresh model of ``config`` trains one epoch on the first ``n_examples`` training examples, ``repeats``
-    times per batch size; batch size 1 is the per-sample loop: the same layers, one example per forward,
-    backward and update. All sizes are timed here, in one process, at the same machine load, so their
-    ratio says what batching buys on *this* machine. The fastest repeat counts: other programs can only
-    slow a run down. Returns one row per batch size: ``batch_size``, ``seconds`` (fastest pass),
-    ``examples_per_second``, and ``x_per_sample`` (the speed over batch size 1's, if 1 was timed).
-    """
-    X, Y = (np.asarray(a)[:n_examples] for a in train_data)
-    if len(X) == 0 or repeats < 1:
-        raise ValueError(f"training_speed: expected examples and repeats >= 1, got {len(X)} and {repeats}")
-    rows = []
-    for batch_size in batch_sizes:
-        seconds = []
-        for r in range(repeats):
-            model = build_model(config, rng=np.random.default_rng(seed + r))
-            history = fit_next_word(model, SGD(model.params, lr=0.01), (X, Y), (X[:8], Y[:8]), epochs=1,
-                                    batch_size=batch_size, rng=np.random.default_rng(seed), progress=False)
-            seconds.append(float(history["seconds"].iloc[0]))
-        rows.append({"batch_size": batch_size, "seconds": min(seconds),
-                     "examples_per_second": len(X) / min(seconds)})
-    table = pd.DataFrame(rows)
-    if 1 in set(table["batch_size"]):
-        table["x_per_sample"] = table["examples_per_second"] / table.loc[table["batch_size"] == 1,
-                                                                         "examples_per_second"].iloc[0]
-    return table
