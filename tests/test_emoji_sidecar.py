@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 
+import numpy as np
 import pytest
 
 from course_utils.keras_setup import seed_keras
@@ -24,6 +25,7 @@ from course_utils.lessons.emoji.classifier import (
     metadata_path,
 )
 from course_utils.lessons.emoji.model import build_emoji_lstm, load_embeddings
+from course_utils.lessons.emoji.sentence_head import SentenceHead
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 SENTENCES = ["I love you", "Let's play baseball", "my dog died"]
@@ -84,7 +86,7 @@ def test_the_sidecar_records_the_format_and_the_weights_checksum(saved, good_met
 
 @pytest.mark.parametrize("field", ["embeddings", "embeddings_name", "vocab_size", "dim", "standardized",
                                    "pad_id", "unk_id", "max_len", "labels", "weights_sha256",
-                                   "keras_version", "backend", "info"])
+                                   "keras_version", "backend", "info", "sentence_head"])
 def test_every_field_is_required(write_model, field):
     path = write_model(lambda meta: meta.pop(field))
     message = load_error(path)
@@ -147,6 +149,8 @@ def test_a_long_value_is_quoted_in_at_most_40_characters(write_model):
 
 @pytest.mark.parametrize("value, expected", [
     ("course_utils.emoji/1", "older format without a checksum"),
+    ("course_utils.emoji/2", "older format without the sentence head"),
+    (["course_utils.emoji/2"], f"expected {FORMAT!r}, found ['course_utils.emoji/2']"),
     ("course_utils.emoji/9", f"expected {FORMAT!r}, found 'course_utils.emoji/9'"),
     ("something else", f"expected {FORMAT!r}"),
     (2, f"expected {FORMAT!r}, found 2"),
@@ -279,3 +283,66 @@ def test_the_classifier_refuses_a_bad_max_len_too(emb, max_len):
 def test_the_classifier_refuses_a_source_load_could_not_reload(emb):
     with pytest.raises(ValueError, match="source: expected 'minilm'"):
         EmojiClassifier(None, emb, 16, source="word2vec")
+
+
+# ------------------------------------------------------------------------------- the sentence head
+
+def _head(seed: int = 0) -> SentenceHead:
+    rng = np.random.default_rng(seed)
+    return SentenceHead(rng.normal(size=(5, 384)), rng.normal(size=5), C=1.0)
+
+
+@pytest.fixture(scope="module")
+def with_head(emb, tmp_path_factory):
+    seed_keras(0)
+    clf = EmojiClassifier(build_emoji_lstm(emb), emb, max_len=16, sentence_head=_head())
+    return clf, clf.save(tmp_path_factory.mktemp("head") / "emoji.keras")
+
+
+def test_a_model_with_a_sentence_head_saves_and_loads_it(with_head):
+    clf, path = with_head
+    loaded = EmojiClassifier.load(path)
+    np.testing.assert_array_equal(loaded.sentence_head.coef, clf.sentence_head.coef)   # every bit
+    np.testing.assert_array_equal(loaded.predict_proba(SENTENCES), clf.predict_proba(SENTENCES))
+    parts = loaded.component_probabilities(SENTENCES)
+    assert set(parts) == {"lstm", "sentence_head"}
+    np.testing.assert_allclose(loaded.predict_proba(SENTENCES), (parts["lstm"] + parts["sentence_head"]) / 2)
+    assert not np.allclose(parts["lstm"], parts["sentence_head"])      # two opinions, not one twice
+
+
+def test_without_a_head_the_classifier_is_the_lstm(saved):
+    clf = EmojiClassifier.load(saved)
+    assert clf.sentence_head is None and set(clf.component_probabilities(SENTENCES)) == {"lstm"}
+
+
+def _bad_heads():
+    good = _head().to_dict()
+    return [
+        ("abc", "null, or {encoder"),
+        ([], "null, or {encoder"),
+        ({}, "null, or {encoder"),
+        ({**good, "coef": good["coef"][:4]}, "coef (5 x 384"),
+        ({**good, "coef": [row[:383] for row in good["coef"]]}, "coef (5 x 384"),
+        ({**good, "coef": [[True] * 384] * 5}, "coef (5 x 384"),
+        ({**good, "coef": [["1"] * 384] * 5}, "coef (5 x 384"),
+        ({**good, "coef": [[[1.0]] * 384] * 5}, "coef (5 x 384"),
+        ({**good, "intercept": [0.0] * 4}, "intercept (5 numbers)"),
+        ({**good, "intercept": [float("nan")] * 5}, "intercept (5 numbers)"),
+        ({**good, "C": -1}, "null, or {encoder, C"),
+        ({**good, "C": True}, "null, or {encoder, C"),
+        ({**good, "encoder": "bert-large"}, "null, or {encoder"),
+        ({**good, "extra": 1}, "null, or {encoder"),
+    ]
+
+
+@pytest.mark.parametrize("value, expected", _bad_heads())
+def test_a_bad_sentence_head_is_refused(write_model, value, expected):
+    path = write_model(lambda meta: meta.update(sentence_head=value))
+    message = load_error(path)
+    assert_names_the_problem(message, path, "sentence_head", expected)
+    assert len(message) < 600
+
+
+def test_the_classifier_wants_a_sentence_head_or_none(emb):
+    with pytest.raises(ValueError, match="sentence_head: expected a SentenceHead or None"):
+        EmojiClassifier(None, emb, max_len=16, sentence_head={"coef": []})

@@ -1,4 +1,5 @@
-"""Lesson 08: an emoji for a short sentence, from a Keras 3 LSTM on frozen pre-trained word embeddings.
+"""Lesson 08: an emoji for a short sentence, from a Keras 3 LSTM on frozen pre-trained word embeddings,
+averaged with a logistic regression on the vectors of a pre-trained sentence encoder.
 
 ==============  ======================================================================
 module          what is in it
@@ -6,6 +7,7 @@ module          what is in it
 ``data``        the five classes, the sentences of each split, tables of the mistakes
 ``baseline``    mean word vector -> softmax regression, in NumPy
 ``model``       the Keras LSTM on a frozen embedding table, and how it was chosen
+``sentence_head``  logistic regression on all-MiniLM-L6-v2 sentence vectors (C chosen on validation)
 ``classifier``  the trained model with its tokeniser: save, load, predict
 ``training``    the whole recipe in one call (``train_emoji_model``)
 ``api``         the REST API (FastAPI)
@@ -22,7 +24,9 @@ The whole pipeline, as the notebook and the command line run it::
     # frozen Embedding -> LSTM -> LSTM -> Dense(5)
     model = build_emoji_lstm(lstm_emb, learning_rate=LEARNING_RATE)
     history = train_lstm(model, X["train"], y_train, X["val"], y_val)            # early stopping on val
-    clf = EmojiClassifier(model, lstm_emb, max_len)
+    E = {s: load_sentence_encoder().encode(list(df["text"])) for s, df in splits.items()}   # (N, 384)
+    head, table = fit_sentence_head(E["train"], y_train, E["val"], y_val)        # C chosen on validation
+    clf = EmojiClassifier(model, lstm_emb, max_len, sentence_head=head)          # the mean of the two
     clf.predict(["I love you"])                        # [{"text": ..., "label": 0, "emoji": "❤️", ...}]
     clf.save("models/emoji_lstm.keras")                # + models/emoji_lstm.json (how to tokenise)
     clf = EmojiClassifier.load("models/emoji_lstm.keras")

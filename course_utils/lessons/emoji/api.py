@@ -300,7 +300,9 @@ def create_app(model_or_path: EmojiClassifier | str | os.PathLike) -> FastAPI:
     """
     clf = model_or_path if isinstance(model_or_path, EmojiClassifier) else EmojiClassifier.load(model_or_path)
     app = FastAPI(title="Emoji predictor",
-                  description="Lesson 08 of the course: a 2-layer LSTM on frozen pre-trained word embeddings "
+                  description="Lesson 08 of the course: a 2-layer LSTM on frozen pre-trained word "
+                              "embeddings, "
+                              "averaged with a logistic regression on pre-trained sentence vectors, "
                               "picks one of " + " ".join(f"{e} {n}" for e, n in zip(EMOJIS, NAMES)) + ".",
                   version="1.0", docs_url=None, redoc_url=None)
     app.state.classifier = clf

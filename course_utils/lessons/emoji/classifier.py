@@ -1,10 +1,14 @@
 """Emoji prediction (lesson 08): the trained model with its tokeniser: sentences in, emoji out;
 saved and loaded together.
 
+The classifier is the LSTM, and optionally a second opinion averaged with it: a logistic regression on
+the sentence vectors of a pre-trained encoder (:mod:`course_utils.lessons.emoji.sentence_head`).
+
 A saved model is two files: ``emoji_lstm.keras`` (the Keras model, frozen table included) and the
 *sidecar* ``emoji_lstm.json`` beside it: how to tokenise (``embeddings``, ``standardized``, ``max_len``),
-what the outputs mean (``labels``), and the SHA-256 of the ``.keras`` file (``weights_sha256``), so that
-a model file swapped or damaged after saving is caught. :meth:`EmojiClassifier.load` checks every field.
+what the outputs mean (``labels``), the SHA-256 of the ``.keras`` file (``weights_sha256``), so that
+a model file swapped or damaged after saving is caught, and the sentence head's weights (``sentence_head``,
+or ``null`` for the LSTM alone). :meth:`EmojiClassifier.load` checks every field.
 """
 
 from __future__ import annotations
@@ -23,21 +27,26 @@ import numpy as np
 from course_utils.embeddings import (
     PretrainedEmbeddings,
 )
+from course_utils.hardware import torch_threads
 from course_utils.keras_setup import import_keras
 from course_utils.lessons.emoji.data import EMOJIS, NAMES
 from course_utils.lessons.emoji.model import (
     EMBEDDING_LAYER,
+    THREADS,
     is_embedding_source,
     load_embeddings,
     predict_probabilities,
 )
+from course_utils.lessons.emoji.sentence_head import SentenceHead
+from course_utils.sentence_encoder import load_sentence_encoder
 
 DEFAULT_MODEL = Path("models") / "emoji_lstm.keras"
 
 
-FORMAT = "course_utils.emoji/2"  # written into the metadata file, checked when loading
-# Format 1 had no checksum of the weights file: such sidecars are refused with a request to save again.
-_OLDER_FORMATS = ("course_utils.emoji/1",)
+FORMAT = "course_utils.emoji/3"  # written into the metadata file, checked when loading
+# Older sidecars are refused with a request to train again, saying what they lack.
+_OLDER_FORMATS = {"course_utils.emoji/1": "without a checksum of the weights",
+                  "course_utils.emoji/2": "without the sentence head"}
 MAX_LEN_LIMIT = 512          # the longest max_len a classifier accepts (the lesson's is under 20 tokens)
 _SIDECAR_MAX_BYTES = 1 << 20  # a sidecar is a few hundred bytes; anything over 1 MiB is not one
 _REPR_LIMIT = 40             # error messages quote at most this many characters of a value
@@ -109,7 +118,17 @@ _FIELDS: dict[str, tuple[str, Callable[[object], bool]]] = {
     "keras_version": ("a string", _is(str)),
     "backend": ("a string", _is(str)),
     "info": ("a JSON object", _is(dict)),
+    "sentence_head": ("null, or {encoder, C, coef (5 x 384 numbers), intercept (5 numbers)}",
+                      lambda v: v is None or _is_sentence_head(v)),
 }
+
+
+def _is_sentence_head(value) -> bool:
+    try:
+        SentenceHead.from_dict(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _read_sidecar(meta_file: Path, hint: str) -> dict:
@@ -140,10 +159,10 @@ def _check_format(meta: dict, meta_file: Path, hint: str) -> None:
     found = meta.get("format")
     if found == FORMAT:
         return
-    if found in _OLDER_FORMATS:
-        raise ModelLoadError(f"{meta_file}: field 'format': {found!r} is an older format without a checksum "
-                             f"of the weights, which this version refuses; expected {FORMAT!r}. Train the "
-                             f"model again: {hint}")
+    if isinstance(found, str) and found in _OLDER_FORMATS:
+        raise ModelLoadError(f"{meta_file}: field 'format': {found!r} is an older format "
+                             f"{_OLDER_FORMATS[found]}, which this version refuses; expected {FORMAT!r}. "
+                             f"Train the model again: {hint}")
     what = "found nothing (the key is missing)" if "format" not in meta else f"found {_short(found)}"
     raise ModelLoadError(f"{meta_file}: field 'format': expected {FORMAT!r}, {what}; {hint}")
 
@@ -207,17 +226,23 @@ class EmojiClassifier:
 
     ``model`` (Keras, ids -> probabilities), ``embeddings`` (the table *and* its tokeniser, which the
     model cannot do without), ``max_len`` (1 to :data:`MAX_LEN_LIMIT`) and ``source`` (the name
-    :func:`load_embeddings` reloads).
-    Safe to call from several threads (a web server's worker threads): calls to the model take turns.
+    :func:`load_embeddings` reloads). ``sentence_head``: if given, the probabilities are the mean of the
+    LSTM's and the head's (on the sentence vectors of :func:`load_sentence_encoder`); ``None``: the LSTM
+    alone.
+    Safe to call from several threads (a web server's worker threads): calls to the models take turns.
     """
 
     def __init__(self, model, embeddings: PretrainedEmbeddings, max_len: int, source: str = "minilm",
-                 info: dict | None = None):
+                 info: dict | None = None, sentence_head: SentenceHead | None = None):
         if not _int_in(1, MAX_LEN_LIMIT)(int(max_len) if isinstance(max_len, np.integer) else max_len):
             raise ValueError(f"max_len: expected an integer from 1 to {MAX_LEN_LIMIT}, got {_short(max_len)}")
         if not is_embedding_source(source):
             raise ValueError(f"source: expected {_FIELDS['embeddings'][0]}, got {_short(source)}")
+        if sentence_head is not None and not isinstance(sentence_head, SentenceHead):
+            raise ValueError(f"sentence_head: expected a SentenceHead or None, "
+                             f"got {type(sentence_head).__name__}")
         self.model, self.embeddings, self.max_len, self.source = model, embeddings, int(max_len), source
+        self.sentence_head = sentence_head
         self.info = dict(info or {})  # free-form notes saved with the model (validation accuracy, ...)
         self._lock = threading.Lock()
 
@@ -244,13 +269,25 @@ class EmojiClassifier:
                                    "to the tokeniser the text is empty (whitespace, zero-width and control "
                                    "characters are not tokens)", index=i)
 
-    def predict_proba(self, texts: Sequence[str], max_len: int | None = None) -> np.ndarray:
-        """(N,) texts -> (N, 5) probabilities, in one call of the model.
+    def component_probabilities(self, texts: Sequence[str],
+                                max_len: int | None = None) -> dict[str, np.ndarray]:
+        """Each part's opinion: ``{"lstm": (N, 5)}``, plus ``"sentence_head": (N, 5)`` if there is one.
 
         A text without a token (see :meth:`encode`) raises ``ValueError``."""
         X = self.encode(texts, max_len)
         with self._lock:   # one batch however many texts, on the lesson's fixed number of threads
-            return predict_probabilities(self.model, X)
+            parts = {"lstm": predict_probabilities(self.model, X)}
+            if self.sentence_head is not None:
+                with torch_threads(THREADS):
+                    vectors = load_sentence_encoder().encode(list(texts))                   # (N, 384)
+                parts["sentence_head"] = self.sentence_head.predict_proba(vectors)
+        return parts
+
+    def predict_proba(self, texts: Sequence[str], max_len: int | None = None) -> np.ndarray:
+        """(N,) texts -> (N, 5) probabilities: the LSTM's, or the mean of the LSTM's and the sentence head's.
+
+        A text without a token (see :meth:`encode`) raises ``ValueError``."""
+        return np.mean(list(self.component_probabilities(texts, max_len).values()), axis=0)
 
     def predict(self, texts: Sequence[str]) -> list[dict]:
         """One dict per text, in order: ``text``, ``label``, ``emoji``, ``emoji_meaning``, ``confidence``,
@@ -285,7 +322,8 @@ class EmojiClassifier:
                 "standardized": self.embeddings.is_standardized,
                 "pad_id": self.embeddings.pad_id, "unk_id": self.embeddings.unk_id, "max_len": self.max_len,
                 "labels": _label_list(), "weights_sha256": _sha256(path),
-                "keras_version": keras.__version__, "backend": keras.backend.backend(), "info": self.info}
+                "keras_version": keras.__version__, "backend": keras.backend.backend(), "info": self.info,
+                "sentence_head": None if self.sentence_head is None else self.sentence_head.to_dict()}
         meta_file = metadata_path(path)
         part = meta_file.with_name(meta_file.name + ".part")
         part.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -300,11 +338,12 @@ class EmojiClassifier:
         was expected and a short quote of what was found):
 
         - both files exist; the sidecar is a JSON object of at most 1 MiB;
-        - ``format`` is :data:`FORMAT`. Sidecars of format 1 (before ``weights_sha256``) are refused:
-          train the model again (loading is the only way to a classifier to save, and it refuses them);
+        - ``format`` is :data:`FORMAT`. Sidecars of format 1 (before ``weights_sha256``) and 2 (before
+          ``sentence_head``) are refused: train the model again;
         - every field of the sidecar is present, of its type and in its range (``max_len`` an integer
           from 1 to :data:`MAX_LEN_LIMIT`, not ``true``; ``embeddings`` a known table name; the
-          course's labels in order; ...); keys this version does not know are ignored;
+          course's labels in order; ``sentence_head`` null or a head of the right sizes with finite
+          weights; ...); keys this version does not know are ignored;
         - the ``.keras`` file is a zip archive whose SHA-256 is the sidecar's ``weights_sha256``;
         - Keras reads it; the embeddings named load on this machine (the content of a file named by a
           ``glove:`` path is never quoted), with the sidecar's sizes, and equal the model's own table.
@@ -321,4 +360,5 @@ class EmojiClassifier:
         model = _load_keras_model(path)
         emb = _sidecar_embeddings(meta, path, meta_file)
         _check_table(model, emb, path)
-        return cls(model, emb, meta["max_len"], meta["embeddings"], meta["info"])
+        head = None if meta["sentence_head"] is None else SentenceHead.from_dict(meta["sentence_head"])
+        return cls(model, emb, meta["max_len"], meta["embeddings"], meta["info"], head)

@@ -162,10 +162,11 @@ def _cmd_serve(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The command line's parser: ``train``, ``predict``, ``serve``; every value checked as it is read."""
     parser = _Parser(prog="python -m course_utils.lessons.emoji",
-                     description="Emoji prediction with a Keras LSTM (lesson 08).")
+                     description="Emoji prediction with a Keras LSTM and a sentence head (lesson 08).")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("train", help="train on data/emoji and save the model (COURSE_MODE=quick: seconds)",
-                       description="Train the lesson's LSTM on data/emoji and save it (.keras + .json). "
+                       description="Train the lesson's LSTM and its sentence head on data/emoji and save "
+                       "them (.keras + .json). "
                        f"COURSE_MODE=full (the default): every training sentence, up to {FULL_EPOCHS} epochs "
                        f"with early stopping (a minute or more on a CPU). COURSE_MODE=quick: the first "
                        f"{QUICK_TRAIN_SENTENCES} sentences and {QUICK_EPOCHS} epochs unless --epochs says "
