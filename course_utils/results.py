@@ -66,8 +66,8 @@ HEADLINE = {
             "baseline_test_auc"),
     "07b": ("test_auc", "test_accuracy", "test_recall", "test_specificity", "threshold", "n_networks",
             "baseline_test_auc"),
-    "08": ("test_accuracy", "test_accuracy_mean_of_3_seeds", "baseline_test_accuracy",
-           "outside_test_accuracy", "baseline_outside_test_accuracy", "batch_requests_per_second"),
+    "08": ("test_accuracy", "lstm_test_accuracy", "baseline_test_accuracy", "outside_test_accuracy",
+           "lstm_outside_test_accuracy", "baseline_outside_test_accuracy", "batch_requests_per_second"),
     "09": ("best_model", "best_test_accuracy", "lstm_test_accuracy", "hybrid_test_accuracy",
            "best_classical_test_accuracy"),
 }
