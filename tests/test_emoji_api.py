@@ -40,6 +40,7 @@ from course_utils.lessons.emoji.api import (
 from course_utils.lessons.emoji.classifier import EmojiClassifier, ModelLoadError, NoTokenError
 from course_utils.lessons.emoji.data import EMOJIS, NAMES
 from course_utils.lessons.emoji.model import build_emoji_lstm, load_embeddings
+from course_utils.lessons.emoji.sentence_head import SentenceHead
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -49,9 +50,13 @@ KEYS = {"text", "label", "emoji", "emoji_meaning", "confidence", "all_prediction
 
 @pytest.fixture(scope="session")
 def classifier():
+    """The lesson's service, untrained (what the API does does not depend on its skill): the LSTM and a
+    sentence head with random weights, so every request also runs the sentence encoder."""
     emb = load_embeddings("minilm")
     seed_keras(0)
-    return EmojiClassifier(build_emoji_lstm(emb), emb, max_len=16)
+    rng = np.random.default_rng(0)
+    head = SentenceHead(rng.normal(size=(5, 384)), rng.normal(size=5), C=1.0)
+    return EmojiClassifier(build_emoji_lstm(emb), emb, max_len=16, sentence_head=head)
 
 
 @pytest.fixture(scope="session")
