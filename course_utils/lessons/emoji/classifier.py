@@ -346,7 +346,8 @@ class EmojiClassifier:
           weights; ...); keys this version does not know are ignored;
         - the ``.keras`` file is a zip archive whose SHA-256 is the sidecar's ``weights_sha256``;
         - Keras reads it; the embeddings named load on this machine (the content of a file named by a
-          ``glove:`` path is never quoted), with the sidecar's sizes, and equal the model's own table.
+          ``glove:`` path is never quoted), with the sidecar's sizes, and equal the model's own table;
+        - if there is a sentence head, its encoder loads on this machine.
         """
         path, meta_file = Path(path), metadata_path(path)
         hint = f"train one with: python -m course_utils.lessons.emoji train --out {path}"
@@ -361,4 +362,11 @@ class EmojiClassifier:
         emb = _sidecar_embeddings(meta, path, meta_file)
         _check_table(model, emb, path)
         head = None if meta["sentence_head"] is None else SentenceHead.from_dict(meta["sentence_head"])
+        if head is not None:   # load the encoder now: a server that cannot use it must not start
+            try:
+                load_sentence_encoder()
+            except (OSError, ValueError, ImportError) as err:
+                raise ModelLoadError(f"{meta_file}: field 'sentence_head' needs the sentence encoder "
+                                     f"{head.encoder}, which does not load on this machine: "
+                                     f"{str(err)[:200]}") from None
         return cls(model, emb, meta["max_len"], meta["embeddings"], meta["info"], head)
