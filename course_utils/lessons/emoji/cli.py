@@ -131,8 +131,9 @@ def _cmd_train(args) -> int:
     clf.info["mode"] = mode
     out = clf.save(args.out)
     print(f"trained in {time.perf_counter() - start:.0f} s: {len(history)} epochs, best epoch "
-          f"{clf.info['best_epoch']}, validation accuracy {clf.info['val_accuracy']:.3f}, "
-          f"test accuracy {test_accuracy:.3f}")
+          f"{clf.info['best_epoch']}, validation accuracy "
+          f"{clf.info.get('val_accuracy_combined', clf.info['val_accuracy']):.3f} "
+          f"(the LSTM alone {clf.info['val_accuracy']:.3f}), test accuracy {test_accuracy:.3f}")
     print(f"saved {out} and {metadata_path(out).name}")
     return 0
 
