@@ -33,21 +33,16 @@ $(STAMP): requirements.txt pyproject.toml
 lint: $(STAMP)
 	$(VENV)/bin/ruff check course_utils tools tests notebooks solutions
 
-# Lint, unit tests, then the notebooks in quick mode. Both pytest runs use TEST_JOBS workers
-# (pytest-xdist): test files are spread over them by module, notebooks one whole notebook per worker
-# (--dist loadscope keeps a notebook's cells in order, in one kernel). TEST_JOBS=0 runs in one process.
-# Until a notebook exists the nbval run is skipped (pytest would close on "no tests ran", exit code 5);
-# afterwards every failure counts.
+# Lint, then one pytest run: every notebook under nbval in quick mode and the unit tests, on TEST_JOBS
+# workers (pytest-xdist). --dist loadscope keeps a notebook's cells in order in one kernel and a test
+# module on one worker; the notebooks come first, so the longest pieces start first and the unit tests
+# fill the gaps (two runs one after the other left a worker idle at the end of each). The unit tests
+# set the mode themselves where it matters. TEST_JOBS=0 runs everything in one process.
 TEST_JOBS ?= 2
 XDIST := $(if $(filter 0,$(TEST_JOBS)),,-n $(TEST_JOBS) --dist loadscope)
 test: lint
-	MPLBACKEND=Agg $(PY) -m pytest $(XDIST) tests
-	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
-		echo "MPLBACKEND=Agg COURSE_MODE=quick COURSE_PROGRESS=text $(PY) -m pytest $(XDIST) $(NBVAL_FLAGS) notebooks/"; \
-		MPLBACKEND=Agg COURSE_MODE=quick COURSE_PROGRESS=text $(PY) -m pytest $(XDIST) $(NBVAL_FLAGS) notebooks/; \
-	else \
-		echo "make test: no notebooks in notebooks/ yet, so no notebook run"; \
-	fi
+	MPLBACKEND=Agg COURSE_MODE=quick COURSE_PROGRESS=text $(PY) -m pytest $(XDIST) $(NBVAL_FLAGS) \
+		$(wildcard notebooks/*.ipynb) tests
 
 # COURSE_JOBS notebooks at a time, each in its own kernel with the course's thread policy (half the CPUs).
 COURSE_JOBS ?= 2

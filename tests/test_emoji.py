@@ -19,7 +19,7 @@ import pytest
 from course_utils.keras_setup import import_keras, seed_keras
 from course_utils.lessons.emoji.baseline import SoftmaxRegression, fit_baseline, mean_embeddings
 from course_utils.lessons.emoji.classifier import FORMAT, EmojiClassifier, ModelLoadError, metadata_path
-from course_utils.lessons.emoji.cli import main
+from course_utils.lessons.emoji.cli import QUICK_TRAIN_SENTENCES, main
 from course_utils.lessons.emoji.data import (
     EMOJIS,
     NAMES,
@@ -530,17 +530,23 @@ def test_cli_unreadable_model_exits_with_status_2(saved, tmp_path, capsys):
     assert "not a Keras model file" in capsys.readouterr().err
 
 
-def test_cli_train_saves_a_model_that_predicts(tmp_path, capsys, monkeypatch):
-    """Full mode (the default): every training sentence (quick mode: tests/test_emoji_cli.py)."""
+def test_cli_train_saves_a_model_that_predicts(splits, tmp_path, capsys, monkeypatch):
+    """Full mode (the default): every training sentence (quick mode: tests/test_emoji_cli.py). The data are
+    cut to 200 training sentences, more than quick mode's 128, so the test shows that none was left out."""
+    import course_utils.lessons.emoji.training as training
+
+    assert QUICK_TRAIN_SENTENCES < 200
+    small = {"train": splits["train"].iloc[:200], "val": splits["val"].iloc[:100], "test": splits["test"]}
+    monkeypatch.setattr(training, "load_emoji_data", lambda: small)
     monkeypatch.setenv("COURSE_PROGRESS", "text")
     monkeypatch.setenv("COURSE_MODE", "full")
     out = tmp_path / "m" / "emoji.keras"
     assert main(["train", "--out", str(out), "--epochs", "1"]) == 0
     assert out.is_file() and metadata_path(out).is_file()
     assert "validation accuracy" in capsys.readouterr().out
-    info = EmojiClassifier.load(out).info
-    assert (info["epochs_run"] == 1 and info["mode"] == "full"
-            and info["train_sentences"] == len(pd.read_csv(REPO / "data/emoji/train.csv")))
+    clf = EmojiClassifier.load(out)
+    assert clf.info["epochs_run"] == 1 and clf.info["mode"] == "full" and clf.info["train_sentences"] == 200
+    assert clf.sentence_head is not None and "val_accuracy_combined" in clf.info
 
 
 def test_selection_summary_applies_the_rule():
