@@ -190,24 +190,18 @@ def test_import_keras_refuses_another_backend():
     assert result.returncode != 0 and "PyTorch backend" in result.stderr
 
 
-def test_import_keras_uses_a_project_local_home(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "KERAS_HOME")}
+def test_import_keras_picks_the_backend_a_project_local_home_and_the_course_device(tmp_path):
+    """In a fresh process with none of Keras's variables set (one process for the three checks: importing
+    Keras and PyTorch takes seconds)."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("KERAS_BACKEND", "KERAS_HOME", "KERAS_TORCH_DEVICE")}
     code = ("import os; from course_utils.keras_setup import import_keras; k = import_keras(); "
-            "print(k.backend.backend(), os.environ['KERAS_HOME'])")
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                            timeout=120, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    backend, home = result.stdout.split()
-    assert backend == "torch" and home == str(project_root() / ".keras")
-
-
-def test_import_keras_computes_on_the_course_device(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "KERAS_TORCH_DEVICE")}
-    code = ("from course_utils.keras_setup import import_keras; import_keras(); "
             "from course_utils.hardware import choose_device; "
-            "from keras.src.backend.torch.core import get_device; print(get_device(), choose_device())")
+            "from keras.src.backend.torch.core import get_device; "
+            "print(k.backend.backend(), os.environ['KERAS_HOME'], get_device(), choose_device())")
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                             timeout=120, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    keras_device, course_device = result.stdout.split()
+    backend, home, keras_device, course_device = result.stdout.split()
+    assert backend == "torch" and home == str(project_root() / ".keras")
     assert keras_device == course_device
