@@ -63,16 +63,29 @@ def fit_baseline(F_train, y_train, F_val, y_val, l2_grid=(1e-4, 1e-3, 1e-2, 1e-1
     Ties go to the lower validation loss. Returns ``(best_model, table)``, the table having one row
     per strength (``l2``, ``train_accuracy``, ``val_accuracy``, ``val_loss``).
     """
+    return choose_on_validation(lambda l2: SoftmaxRegression(l2=l2, steps=steps).fit(F_train, y_train),
+                                l2_grid, "l2", F_train, y_train, F_val, y_val)
+
+
+def choose_on_validation(fit, settings, name: str, F_train, y_train, F_val, y_val):
+    """``fit(setting)`` for each of ``settings``; keep the model with the best *validation* accuracy, ties
+    to the lower validation loss.
+
+    ``fit`` returns a model with ``predict_proba(F) -> (N, 5)``; ``F_*`` are its (N, D) features. Returns
+    ``(best_model, table)``: one row per setting (``name``, ``train_accuracy``, ``val_accuracy``,
+    ``val_loss``, ``chosen``).
+    """
+    y_train, y_val = np.asarray(y_train), np.asarray(y_val)
     rows, models = [], []
-    for l2 in l2_grid:
-        model = SoftmaxRegression(l2=l2, steps=steps).fit(F_train, y_train)
+    for setting in settings:
+        model = fit(setting)
         p_val = model.predict_proba(F_val)
-        rows.append({"l2": l2,
+        rows.append({name: setting,
                      "train_accuracy": float(np.mean(model.predict_proba(F_train).argmax(1) == y_train)),
                      "val_accuracy": float(np.mean(p_val.argmax(1) == y_val)),
                      "val_loss": float(-np.mean(np.log(p_val[np.arange(len(y_val)), y_val] + 1e-12)))})
         models.append(model)
     table = pd.DataFrame(rows)
-    best = table.sort_values(["val_accuracy", "val_loss"], ascending=[False, True]).index[0]
+    best = table.sort_values(["val_accuracy", "val_loss"], ascending=[False, True], kind="stable").index[0]
     table["chosen"] = table.index == best
     return models[best], table

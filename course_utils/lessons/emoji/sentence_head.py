@@ -19,6 +19,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from course_utils.lessons.emoji.baseline import choose_on_validation
 from course_utils.lessons.emoji.data import N_CLASSES
 from course_utils.losses import softmax
 from course_utils.sentence_encoder import MODEL_NAME
@@ -92,20 +93,10 @@ def fit_sentence_head(E_train, y_train, E_val, y_val, grid=C_GRID) -> tuple[Sent
     """
     from sklearn.linear_model import LogisticRegression
 
-    y_train, y_val = np.asarray(y_train), np.asarray(y_val)
-    rows, heads = [], []
-    for C in grid:
+    def fit(C):
         fitted = LogisticRegression(C=C, max_iter=5000).fit(E_train, y_train)
         if list(fitted.classes_) != list(range(N_CLASSES)):
             raise ValueError(f"y_train: expected every label 0 to {N_CLASSES - 1}, found {fitted.classes_}")
-        head = SentenceHead(fitted.coef_, fitted.intercept_, C)
-        p_val = head.predict_proba(E_val)
-        rows.append({"C": C,
-                     "train_accuracy": float(np.mean(head.predict_proba(E_train).argmax(1) == y_train)),
-                     "val_accuracy": float(np.mean(p_val.argmax(1) == y_val)),
-                     "val_loss": float(-np.mean(np.log(p_val[np.arange(len(y_val)), y_val] + 1e-12)))})
-        heads.append(head)
-    table = pd.DataFrame(rows)
-    best = table.sort_values(["val_accuracy", "val_loss"], ascending=[False, True], kind="stable").index[0]
-    table["chosen"] = table.index == best
-    return heads[best], table
+        return SentenceHead(fitted.coef_, fitted.intercept_, C)
+
+    return choose_on_validation(fit, grid, "C", E_train, y_train, E_val, y_val)
