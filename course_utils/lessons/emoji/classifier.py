@@ -365,7 +365,7 @@ class EmojiClassifier:
         if head is not None:   # load the encoder now: a server that cannot use it must not start
             try:
                 load_sentence_encoder()
-            except (OSError, ValueError, ImportError) as err:
+            except Exception as err:  # noqa: BLE001 (a damaged file: safetensors, tokenizers, JSON errors)
                 raise ModelLoadError(f"{meta_file}: field 'sentence_head' needs the sentence encoder "
                                      f"{head.encoder}, which does not load on this machine: "
                                      f"{str(err)[:200]}") from None

@@ -27,6 +27,10 @@ from course_utils.sentence_encoder import MODEL_NAME
 # The regularisation strengths tried (scikit-learn's C: larger is weaker), chosen on validation.
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0)
 DIM = 384  # the encoder's sentence vectors
+# The largest weight a head may have. Fitted heads stay far below it (their weights are a few units); a
+# larger one can only come from a damaged or hand-made file, and 1e308 would turn every logit into inf
+# and every probability into NaN.
+MAX_WEIGHT = 1e6
 
 
 class SentenceHead:
@@ -45,6 +49,8 @@ class SentenceHead:
                              f"got {coef.shape} and {intercept.shape}")
         if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
             raise ValueError("expected finite weights, found NaN or infinity")
+        if max(np.abs(coef).max(), np.abs(intercept).max()) > MAX_WEIGHT:
+            raise ValueError(f"expected weights of at most {MAX_WEIGHT:g} in absolute value")
         if isinstance(C, bool) or not isinstance(C, (int, float)) or not math.isfinite(C) or C <= 0:
             raise ValueError(f"C: expected a positive number, got {str(C)[:40]!r}")
         if encoder != MODEL_NAME:
@@ -73,7 +79,7 @@ class SentenceHead:
                 raise ValueError(f"{key}: expected numbers (a list of lists for coef)")
         try:
             return cls(d["coef"], d["intercept"], d["C"], d["encoder"])
-        except (TypeError, ValueError) as err:   # ragged lists, wrong sizes, NaN, a bad C
+        except (TypeError, ValueError, OverflowError) as err:   # ragged lists, sizes, NaN, huge integers
             raise ValueError(str(err)[:200]) from None
 
 
