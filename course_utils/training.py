@@ -71,6 +71,14 @@ def _train_one_epoch(model, loss_fn: Callable, optimizer, X, y, batch_size: int,
     return loss_sum / len(X), (norm_sum / steps if clip_norm is not None else None)
 
 
+def sample_rows(n_examples: int, n: int) -> np.ndarray:
+    """The rows that ``train(eval_train=n)`` scores: ``n`` of ``range(n_examples)``, drawn once with
+    seed 0 (apart from any other generator) and sorted; every row if ``n >= n_examples``."""
+    if n >= n_examples:
+        return np.arange(n_examples)
+    return np.sort(np.random.default_rng(0).choice(n_examples, int(n), replace=False))
+
+
 def _training_sample(X, y, eval_train):
     """The training examples that ``eval_train`` scores: all of them, or a fixed sample of ``n``."""
     if isinstance(eval_train, bool):
@@ -79,8 +87,8 @@ def _training_sample(X, y, eval_train):
         raise ValueError(f"eval_train: expected True, False or a number of examples >= 1, got {eval_train!r}")
     if eval_train >= len(y):
         return X, y
-    sample = np.sort(np.random.default_rng(0).choice(len(y), int(eval_train), replace=False))
-    return X[sample], y[sample]
+    rows = sample_rows(len(y), eval_train)
+    return X[rows], y[rows]
 
 
 def train(model, loss_fn: Callable, optimizer, train_data, val_data=None, *, epochs: int, batch_size: int,

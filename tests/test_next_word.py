@@ -174,6 +174,14 @@ def test_bigram_by_hand():
     np.testing.assert_allclose(p[2], uni)                                            # unseen context: unigram
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
     assert p[0, 3] == pytest.approx(25 / 48)
+    # target_proba reads the same numbers without the (N, V) rows
+    X, Y = np.array([[9, 2], [0, 3], [0, 4], [0, 2]]), np.array([3, 2, 4, 1])
+    np.testing.assert_array_equal(bi.target_proba(X, Y), bi.predict_proba(X)[np.arange(4), Y])
+    assert bi.target_proba(X[:1], Y[:1])[0] == pytest.approx(25 / 48)
+    with pytest.raises(ValueError, match="expected ids below vocab_size=5"):
+        bi.target_proba(np.array([[0, 7]]), np.array([2]))
+    with pytest.raises(RuntimeError, match="call fit"):
+        BigramModel(5).target_proba(X, Y)
 
 
 def test_bigram_weight_is_chosen_on_validation():

@@ -19,7 +19,7 @@ from course_utils import (
     seed_everything,
     softmax_cross_entropy,
 )
-from course_utils.training import evaluate, minibatches, train
+from course_utils.training import evaluate, minibatches, sample_rows, train
 
 
 def run_steps(make_ours, make_theirs, rng, steps=5):
@@ -152,6 +152,8 @@ def test_eval_train_on_a_sample_scores_that_sample_and_leaves_training_unchanged
     np.testing.assert_array_equal(history["val_loss"], full["val_loss"])    # the batch order is untouched
     X, y = spirals()
     sample = np.sort(np.random.default_rng(0).choice(len(y), 50, replace=False))
+    np.testing.assert_array_equal(sample_rows(len(y), 50), sample)     # what lesson 06 reads too
+    np.testing.assert_array_equal(sample_rows(7, 50), np.arange(7))
     assert history["train_loss"].iloc[-1] == pytest.approx(
         evaluate(model, softmax_cross_entropy, X[sample], y[sample])["loss"])
     assert history["train_loss"].iloc[-1] != pytest.approx(full["train_loss"].iloc[-1])

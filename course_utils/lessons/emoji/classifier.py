@@ -27,17 +27,15 @@ import numpy as np
 from course_utils.embeddings import (
     PretrainedEmbeddings,
 )
-from course_utils.hardware import torch_threads
 from course_utils.keras_setup import import_keras
 from course_utils.lessons.emoji.data import EMOJIS, NAMES
 from course_utils.lessons.emoji.model import (
     EMBEDDING_LAYER,
-    THREADS,
     is_embedding_source,
     load_embeddings,
     predict_probabilities,
 )
-from course_utils.lessons.emoji.sentence_head import SentenceHead
+from course_utils.lessons.emoji.sentence_head import SentenceHead, sentence_vectors
 from course_utils.sentence_encoder import load_sentence_encoder
 
 DEFAULT_MODEL = Path("models") / "emoji_lstm.keras"
@@ -278,9 +276,7 @@ class EmojiClassifier:
         with self._lock:   # one batch however many texts, on the lesson's fixed number of threads
             parts = {"lstm": predict_probabilities(self.model, X)}
             if self.sentence_head is not None:
-                with torch_threads(THREADS):
-                    vectors = load_sentence_encoder().encode(list(texts))                   # (N, 384)
-                parts["sentence_head"] = self.sentence_head.predict_proba(vectors)
+                parts["sentence_head"] = self.sentence_head.predict_proba(sentence_vectors(texts))
         return parts
 
     def predict_proba(self, texts: Sequence[str], max_len: int | None = None) -> np.ndarray:

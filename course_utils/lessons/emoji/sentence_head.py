@@ -19,10 +19,12 @@ import math
 import numpy as np
 import pandas as pd
 
+from course_utils.hardware import torch_threads
 from course_utils.lessons.emoji.baseline import choose_on_validation
 from course_utils.lessons.emoji.data import N_CLASSES
+from course_utils.lessons.emoji.model import THREADS
 from course_utils.losses import softmax
-from course_utils.sentence_encoder import MODEL_NAME
+from course_utils.sentence_encoder import MODEL_NAME, load_sentence_encoder
 
 # The regularisation strengths tried (scikit-learn's C: larger is weaker), chosen on validation.
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0)
@@ -81,6 +83,13 @@ class SentenceHead:
             return cls(d["coef"], d["intercept"], d["C"], d["encoder"])
         except (TypeError, ValueError, OverflowError) as err:   # ragged lists, sizes, NaN, huge integers
             raise ValueError(str(err)[:200]) from None
+
+
+def sentence_vectors(texts) -> np.ndarray:
+    """Texts -> (N, 384) sentence vectors of the encoder, computed on the lesson's fixed CPU threads
+    (:data:`course_utils.lessons.emoji.model.THREADS`), like the LSTM's outputs."""
+    with torch_threads(THREADS):
+        return load_sentence_encoder().encode(list(texts))
 
 
 def _numbers(value, depth: int = 0) -> bool:

@@ -12,22 +12,19 @@ import numpy as np
 import pandas as pd
 
 from course_utils.embeddings import PretrainedEmbeddings
-from course_utils.hardware import torch_threads
 from course_utils.keras_setup import seed_keras
 from course_utils.lessons.emoji.classifier import EmojiClassifier
 from course_utils.lessons.emoji.data import load_emoji_data
 from course_utils.lessons.emoji.model import (
     LEARNING_RATE,
     STANDARDIZE,
-    THREADS,
     build_emoji_lstm,
     choose_max_len,
     load_embeddings,
     predict_probabilities,
     train_lstm,
 )
-from course_utils.lessons.emoji.sentence_head import fit_sentence_head
-from course_utils.sentence_encoder import load_sentence_encoder
+from course_utils.lessons.emoji.sentence_head import fit_sentence_head, sentence_vectors
 
 
 def train_emoji_model(*, emb: PretrainedEmbeddings | None = None, source: str = "minilm",
@@ -70,9 +67,7 @@ def train_emoji_model(*, emb: PretrainedEmbeddings | None = None, source: str = 
             "val_accuracy": float(best.val_accuracy), "val_loss": float(best.val_loss)}
     head = None
     if sentence_head:
-        with torch_threads(THREADS):
-            encoder = load_sentence_encoder()
-            E_train, E_val = encoder.encode(list(train["text"])), encoder.encode(list(val["text"]))
+        E_train, E_val = sentence_vectors(train["text"]), sentence_vectors(val["text"])
         head, table = fit_sentence_head(E_train, train["label"].to_numpy(), E_val, val["label"].to_numpy())
         info["sentence_head_C"] = head.C
         info["sentence_head_val_accuracy"] = float(table.loc[table["chosen"], "val_accuracy"].iloc[0])

@@ -79,41 +79,50 @@ class BigramModel:
         V = self.vocab_size
         # counts[v, w] = how often w followed v; one bincount over the flattened pair index.
         self.counts = np.bincount(X[:, -1] * V + Y, minlength=V * V).reshape(V, V).astype(np.float64)
+        self.totals = self.counts.sum(axis=1)                                # (V,): count(v)
         return self
 
     def predict_proba(self, X) -> np.ndarray:
         """``X (N, seq_len)`` -> ``(N, V)``, one row per context."""
+        prev = self._previous_words(X)
+        totals = self.totals[prev][:, None]                                  # (N, 1): count(v)
+        ml = np.divide(self.counts[prev], totals, out=np.zeros((len(prev), self.vocab_size)),
+                       where=totals > 0)                                     # count(v, w) / count(v)
+        lam = np.where(totals > 0, self.weight, 0.0)                         # unseen v: unigram only
+        return lam * ml + (1.0 - lam) * self.unigram.probs
+
+    def target_proba(self, X, Y) -> np.ndarray:
+        """``X (N, seq_len)``, ``Y (N,)`` -> ``(N,)``: ``predict_proba(X)[range(N), Y]`` without the
+        ``(N, V)`` rows."""
+        prev = self._previous_words(X)
+        Y = check_targets(Y, len(prev), self.vocab_size)
+        totals = self.totals[prev]
+        ml = np.divide(self.counts[prev, Y], totals, out=np.zeros(len(Y)), where=totals > 0)
+        lam = np.where(totals > 0, self.weight, 0.0)
+        return lam * ml + (1.0 - lam) * self.unigram.probs[Y]
+
+    def _previous_words(self, X) -> np.ndarray:
+        """``X[:, -1]``, checked: the model is fitted and the ids are in the vocabulary."""
         if self.counts is None:
             raise RuntimeError("BigramModel: call fit(X_train, Y_train) first")
-        X = check_ids(X)
-        prev = X[:, -1]
+        prev = check_ids(X)[:, -1]
         if prev.size and prev.max() >= self.vocab_size:
             raise ValueError(f"X: expected ids below vocab_size={self.vocab_size}, got {prev.max()}")
-        rows = self.counts[prev]                                             # (N, V)
-        totals = rows.sum(axis=1, keepdims=True)                             # (N, 1): count(v)
-        seen = totals > 0
-        ml = np.divide(rows, totals, out=np.zeros_like(rows), where=seen)   # count(v, w) / count(v)
-        lam = np.where(seen, self.weight, 0.0)                               # unseen v: unigram only
-        return lam * ml + (1.0 - lam) * self.unigram.probs
+        return prev
 
 
 def choose_bigram_weight(train_data, val_data, vocab_size: int, weights=None, k: float = 1.0):
-    """Fit one bigram model per ``weight`` on ``train_data`` and score each on ``val_data``.
+    """Count the bigrams of ``train_data`` once, and score each ``weight`` on ``val_data``.
 
     Returns ``(best_weight, table)``; ``table`` has the validation cross-entropy and perplexity
     per weight. The test split plays no part.
     """
     weights = np.round(np.arange(0.0, 1.0, 0.05), 2) if weights is None else np.asarray(weights, float)
     model = BigramModel(vocab_size, k=k).fit(*train_data)       # the counts are the same for every weight
-    X_val, Y_val = check_ids(val_data[0]), check_targets(val_data[1], len(val_data[0]), vocab_size)
-    prev = X_val[:, -1]
-    totals = model.counts[prev].sum(axis=1)                                           # count(v)
-    ml = np.divide(model.counts[prev, Y_val], totals, out=np.zeros(len(Y_val)), where=totals > 0)
     rows = []
     for w in weights:
-        lam = np.where(totals > 0, w, 0.0)                      # an unseen v: the unigram alone
-        p = lam * ml + (1.0 - lam) * model.unigram.probs[Y_val]  # P(y | v) of each validation target
-        ce = float(-np.mean(np.log(p)))
+        model.weight = float(w)
+        ce = float(-np.mean(np.log(model.target_proba(*val_data))))    # P(y | v) of each validation target
         rows.append({"weight": float(w), "val_cross_entropy": ce, "val_perplexity": float(np.exp(ce))})
     table = pd.DataFrame(rows)
     best = float(table.loc[table["val_cross_entropy"].idxmin(), "weight"])
