@@ -7,6 +7,11 @@ An optimizer is built on a model's ``params`` dict and updates those arrays *in 
     model.backward(dlogits)
     clip_grad_norm(model.grads, max_norm=5.0)
     opt.step(model.grads)
+
+``weight_decay`` adds an L2 penalty ``wd / 2 * ||p||^2`` to the loss of the chosen parameters, so
+``wd * p`` is added to their gradient before the update (PyTorch's ``weight_decay``, the "coupled"
+kind, not AdamW's). A number applies to every parameter; a dict ``{name: wd}`` to those names only,
+like a PyTorch parameter group per name (e.g. only the output layer's weight matrix).
 """
 
 from __future__ import annotations
@@ -15,11 +20,12 @@ import numpy as np
 
 
 class Optimizer:
-    def __init__(self, params: dict, lr: float):
+    def __init__(self, params: dict, lr: float, weight_decay: float | dict = 0.0):
         if not lr > 0:
             raise ValueError(f"learning rate must be positive, got {lr}")
         self.params = dict(params)  # name -> the layer's own array
         self.lr = lr
+        self.weight_decay = _decay_per_name(weight_decay, self.params)
 
     def step(self, grads: dict) -> None:
         """Update every parameter from its gradient; nothing is updated if any gradient is wrong."""
@@ -32,7 +38,11 @@ class Optimizer:
                                  f"has shape {grads[name].shape}, expected {p.shape}")
         self._begin_step()
         for name, p in self.params.items():
-            self._update(name, p, grads[name])
+            g = grads[name]
+            wd = self.weight_decay.get(name, 0.0)
+            if wd:
+                g = g + wd * p          # a new array: the caller's gradient is left as it was
+            self._update(name, p, g)
 
     def _begin_step(self) -> None:
         """Per-step bookkeeping before the updates (Adam counts its steps here)."""
@@ -44,8 +54,9 @@ class Optimizer:
 class SGD(Optimizer):
     """``v = momentum * v + g;  p -= lr * v`` (PyTorch's convention; ``momentum=0`` is plain SGD)."""
 
-    def __init__(self, params: dict, lr: float = 0.01, momentum: float = 0.0):
-        super().__init__(params, lr)
+    def __init__(self, params: dict, lr: float = 0.01, momentum: float = 0.0,
+                 weight_decay: float | dict = 0.0):
+        super().__init__(params, lr, weight_decay)
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
         self.momentum = momentum
@@ -61,10 +72,11 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma and Ba, 2015) with bias correction, as ``torch.optim.Adam`` without weight decay."""
+    """Adam (Kingma and Ba, 2015) with bias correction, as ``torch.optim.Adam``."""
 
-    def __init__(self, params: dict, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8):
-        super().__init__(params, lr)
+    def __init__(self, params: dict, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float | dict = 0.0):
+        super().__init__(params, lr, weight_decay)
         if not all(0.0 <= b < 1.0 for b in betas):
             raise ValueError(f"Adam betas must be in [0, 1), got {betas}")
         self.beta1, self.beta2 = betas
@@ -85,6 +97,20 @@ class Adam(Optimizer):
         m_hat = m / (1 - self.beta1 ** self.t)
         v_hat = v / (1 - self.beta2 ** self.t)
         p -= (self.lr * m_hat / (np.sqrt(v_hat) + self.eps)).astype(p.dtype, copy=False)
+
+
+def _decay_per_name(weight_decay, params: dict) -> dict:
+    """``weight_decay`` as a dict ``{name: wd}``: a number applies to every parameter."""
+    if not isinstance(weight_decay, dict):
+        weight_decay = dict.fromkeys(params, weight_decay)
+    unknown = weight_decay.keys() - params.keys()
+    if unknown:
+        raise ValueError(f"weight_decay names parameters that do not exist: {sorted(unknown)}; "
+                         f"expected some of {sorted(params)}")
+    for name, wd in weight_decay.items():
+        if isinstance(wd, bool) or not isinstance(wd, (int, float)) or not 0.0 <= wd < float("inf"):
+            raise ValueError(f"weight_decay of {name!r} must be a number >= 0, got {wd!r}")
+    return {name: float(wd) for name, wd in weight_decay.items()}
 
 
 def clip_grad_norm(grads: dict, max_norm: float) -> float:

@@ -91,15 +91,23 @@ def _training_sample(X, y, eval_train):
     return X[rows], y[rows]
 
 
+def _check_options(val_data, patience, lr_decay) -> None:
+    if patience is not None and val_data is None:
+        raise ValueError("early stopping (patience) needs val_data")
+    if lr_decay is not None and not 0.0 < lr_decay <= 1.0:
+        raise ValueError(f"lr_decay must be in (0, 1], got {lr_decay}")
+
+
 def train(model, loss_fn: Callable, optimizer, train_data, val_data=None, *, epochs: int, batch_size: int,
           clip_norm: float | None = None, metrics: dict | None = None, patience: int | None = None,
-          eval_train: bool | int = False, rng=None, progress: bool = True,
+          eval_train: bool | int = False, lr_decay: float | None = None, rng=None, progress: bool = True,
           desc: str = "training") -> pd.DataFrame:
     """Train with mini-batches; return the history, one row per epoch.
 
     Columns: ``epoch``, ``train_loss``, the validation loss and ``metrics`` (``val_loss``,
     ``val_<name>``), ``seconds`` (the training pass alone: forward, backward, update),
-    ``eval_seconds`` (the evaluation after it), ``grad_norm`` when clipping, ``best`` with ``patience``.
+    ``eval_seconds`` (the evaluation after it), ``grad_norm`` when clipping, ``best`` with ``patience``,
+    ``lr`` with ``lr_decay``.
 
     - ``loss_fn(outputs, y) -> (loss, doutputs)``, e.g. ``softmax_cross_entropy`` or ``mse``.
     - ``clip_norm``: clip the global gradient norm of every step (the mean norm before
@@ -114,10 +122,13 @@ def train(model, loss_fn: Callable, optimizer, train_data, val_data=None, *, epo
     - ``patience``: early stopping on the validation loss; after ``patience`` epochs without
       improvement training stops and the best epoch's weights are put back into ``model``.
       The validation set chooses the epoch, so report results on a separate test set.
+    - ``lr_decay``: after every epoch the optimizer's learning rate is multiplied by this factor
+      (``torch.optim.lr_scheduler.ExponentialLR`` stepped once per epoch): big steps while the
+      weights are far from good, small ones to settle. The rate each epoch used is logged as ``lr``.
+      The optimizer keeps the rate it ended with, so a second call goes on where the first stopped.
     """
+    _check_options(val_data, patience, lr_decay)
     X, y = train_data
-    if patience is not None and val_data is None:
-        raise ValueError("early stopping (patience) needs val_data")
     rng = get_rng(rng)
     X_eval, y_eval = _training_sample(X, y, eval_train)
     rows, best, best_epoch, best_params, bad_epochs = [], np.inf, None, None, 0
@@ -127,6 +138,9 @@ def train(model, loss_fn: Callable, optimizer, train_data, val_data=None, *, epo
         train_loss, grad_norm = _train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, clip_norm, rng)
         row = {"epoch": epoch, "train_loss": train_loss}
         timing = {"seconds": time.perf_counter() - start}
+        if lr_decay is not None:
+            timing["lr"] = optimizer.lr        # the rate this epoch trained with
+            optimizer.lr *= lr_decay
         start = time.perf_counter()
         if eval_train:
             row.update({f"train_{k}": v

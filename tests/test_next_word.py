@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import GRADCHECK_REPORT
 
-from course_utils import check_model_gradients, softmax, softmax_cross_entropy
+from course_utils import Adam, check_model_gradients, softmax, softmax_cross_entropy
 from course_utils.lessons.next_word.corpus import create_examples, load_medical_corpus, split_sentences
 from course_utils.lessons.next_word.evaluation import next_word_metrics, predict_next
 from course_utils.lessons.next_word.models import (
@@ -26,7 +27,7 @@ from course_utils.lessons.next_word.ngrams import (
     choose_bigram_weight,
     choose_ngram,
 )
-from course_utils.lessons.next_word.training import train_cnn, train_cnn_lstm
+from course_utils.lessons.next_word.training import fit_next_word, train_cnn, train_cnn_lstm
 from course_utils.metrics import (
     accuracy,
     cross_entropy,
@@ -334,6 +335,32 @@ def test_cnn_training_learns_and_logs():
     assert len(history) == 15 and np.all(history["seconds"] > 0)
     assert history["train_loss"].iloc[-1] < 0.5 * history["train_loss"].iloc[0]
     assert history["train_acc"].iloc[-1] > 0.5
+
+
+def test_cnn_weight_decay_is_on_the_dense_weight_only():
+    """train_cnn(dense_weight_decay=..., lr_decay=...) is fit_next_word with an Adam that decays
+    ``dense.W`` alone, bit for bit; and the decay changes the training."""
+    vocab, (X, Y) = corpus_data()
+
+    def model():
+        return CNNNextWord(len(vocab), 4, embed_dim=8, filters=16, kernel_size=2,
+                           rng=np.random.default_rng(0))
+
+    ours = model()
+    history = train_cnn(ours, (X, Y), (X, Y), epochs=3, batch_size=8, lr=0.01, dense_weight_decay=0.5,
+                        lr_decay=0.9, rng=np.random.default_rng(1), progress=False)
+    by_hand = model()
+    adam = Adam(by_hand.params, lr=0.01, weight_decay={by_hand.param_names["dense.W"]: 0.5})
+    expected = fit_next_word(by_hand, adam, (X, Y), (X, Y), epochs=3, batch_size=8, lr_decay=0.9,
+                             rng=np.random.default_rng(1), progress=False)
+    pd.testing.assert_frame_equal(history.drop(columns=["seconds", "eval_seconds"]),
+                                  expected.drop(columns=["seconds", "eval_seconds"]), check_exact=True)
+    np.testing.assert_allclose(history["lr"], [0.01, 0.009, 0.0081], rtol=1e-12)
+    plain = model()
+    train_cnn(plain, (X, Y), (X, Y), epochs=3, batch_size=8, lr=0.01, lr_decay=0.9,
+              rng=np.random.default_rng(1), progress=False)
+    dense_w = plain.param_names["dense.W"]
+    assert np.linalg.norm(ours.params[dense_w]) < np.linalg.norm(plain.params[dense_w])
 
 
 def test_training_uses_one_blas_thread_and_restores_the_default():

@@ -51,6 +51,52 @@ def test_adam_matches_torch(rng):
     np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-14)
 
 
+def run_groups(make_ours, make_theirs, rng, steps=6):
+    """Like ``run_steps`` with two parameters, so that weight decay can apply to one of them only."""
+    w0 = {"a": rng.standard_normal((3, 4)), "b": rng.standard_normal(5)}
+    grads = [{k: rng.standard_normal(w.shape) for k, w in w0.items()} for _ in range(steps)]
+    ours = {k: w.copy() for k, w in w0.items()}
+    opt = make_ours(ours)
+    theirs = {k: torch.nn.Parameter(torch.tensor(w)) for k, w in w0.items()}
+    topt = make_theirs(theirs)
+    for g in grads:
+        given = {k: v.copy() for k, v in g.items()}
+        opt.step(given)
+        for k, v in given.items():   # the caller's gradients are not changed by the decay
+            np.testing.assert_array_equal(v, g[k])
+        for k, p in theirs.items():
+            p.grad = torch.tensor(g[k])
+        topt.step()
+    return ours, {k: p.detach().numpy() for k, p in theirs.items()}
+
+
+@pytest.mark.parametrize("name", ["adam", "sgd"])
+def test_weight_decay_on_chosen_parameters_matches_torch_parameter_groups(rng, name):
+    ours_cls, theirs_cls, kw = ((Adam, torch.optim.Adam, {"lr": 0.01}) if name == "adam"
+                                else (SGD, torch.optim.SGD, {"lr": 0.1, "momentum": 0.9}))
+    ours, theirs = run_groups(lambda p: ours_cls(p, weight_decay={"a": 0.3}, **kw),
+                              lambda p: theirs_cls([{"params": [p["a"]], "weight_decay": 0.3},
+                                                    {"params": [p["b"]]}], **kw), rng)
+    for k in "ab":
+        np.testing.assert_allclose(ours[k], theirs[k], rtol=1e-10, atol=1e-14)
+    # A number decays every parameter; without decay the result differs (the test can fail).
+    everywhere, torch_everywhere = run_groups(lambda p: ours_cls(p, weight_decay=0.3, **kw),
+                                              lambda p: theirs_cls(p.values(), weight_decay=0.3, **kw), rng)
+    for k in "ab":
+        np.testing.assert_allclose(everywhere[k], torch_everywhere[k], rtol=1e-10, atol=1e-14)
+    plain, _ = run_groups(lambda p: ours_cls(p, **kw), lambda p: theirs_cls(p.values(), **kw), rng)
+    assert not np.allclose(plain["a"], everywhere["a"])
+
+
+def test_weight_decay_errors():
+    params = {"w": np.zeros(2)}
+    with pytest.raises(ValueError, match=r"do not exist: \['v'\]; expected some of \['w'\]"):
+        Adam(params, weight_decay={"v": 0.1})
+    for bad in (-0.1, float("nan"), float("inf"), True, "0.1"):
+        with pytest.raises(ValueError, match="weight_decay of 'w' must be a number >= 0"):
+            SGD(params, weight_decay=bad)
+
+
 def test_clip_grad_norm_matches_torch(rng):
     arrays = [rng.standard_normal((3, 4)) * 5, rng.standard_normal(7)]
     grads = {"a": arrays[0].copy(), "b": arrays[1].copy()}
@@ -171,6 +217,24 @@ def test_same_seed_gives_bit_identical_histories():
     cols = ["train_loss", "grad_norm", "val_loss", "val_accuracy"]
     pd.testing.assert_frame_equal(a[cols], b[cols], check_exact=True)
     assert not a[cols].equals(c[cols])
+
+
+def test_lr_decay_multiplies_the_rate_after_every_epoch_as_torch_exponential_lr():
+    model, history = fit_spirals(0, epochs=4, lr_decay=0.5)
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.02)
+    scheduler = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.5)
+    expected = []
+    for _ in range(4):
+        expected.append(opt.param_groups[0]["lr"])
+        opt.step()
+        scheduler.step()
+    np.testing.assert_allclose(history["lr"], expected, rtol=1e-12)
+    _, constant = fit_spirals(0, epochs=4)
+    assert "lr" not in constant and history["val_loss"].iloc[0] == constant["val_loss"].iloc[0]
+    assert history["val_loss"].iloc[-1] != constant["val_loss"].iloc[-1]   # epochs 2-4 took smaller steps
+    for bad in (0.0, 1.5, -0.9):
+        with pytest.raises(ValueError, match=r"lr_decay must be in \(0, 1\]"):
+            fit_spirals(0, epochs=1, lr_decay=bad)
 
 
 def test_early_stopping_restores_the_best_weights():

@@ -16,7 +16,8 @@ from course_utils.training import train
 
 
 def fit_next_word(model, optimizer, train_data, val_data, *, epochs: int, batch_size: int,
-                  clip_norm: float | None = None, patience: int | None = None, rng=None,
+                  clip_norm: float | None = None, patience: int | None = None, lr_decay: float | None = None,
+                  rng=None,
                   progress: bool = True, desc: str = "training",
                   blas_threads: int | None = 1, train_sample: int | None = 8192) -> pd.DataFrame:
     """Train ``model`` with :func:`course_utils.training.train`; return the history, one row per epoch.
@@ -26,7 +27,8 @@ def fit_next_word(model, optimizer, train_data, val_data, *, epochs: int, batch_
     which gives the training loss to about two decimals for a fraction of the time.
     Columns: ``epoch, train_loss, train_acc, train_top5, val_loss,
     val_acc, val_top5`` (loss: mean cross-entropy in nats), ``seconds`` (the training pass alone:
-    forward, backward, update), ``eval_seconds``, and ``grad_norm`` when clipping.
+    forward, backward, update), ``eval_seconds``, ``grad_norm`` when clipping, and ``lr`` with
+    ``lr_decay`` (the learning rate is multiplied by it after every epoch).
 
     ``patience``: early stopping on the validation loss; after ``patience`` epochs without a new
     best, training stops and the best epoch's weights are put back (column ``best``).
@@ -42,14 +44,20 @@ def fit_next_word(model, optimizer, train_data, val_data, *, epochs: int, batch_
                      batch_size=batch_size, clip_norm=clip_norm,
                      metrics={"acc": accuracy, "top5": top5_accuracy},
                      patience=patience, eval_train=True if train_sample is None else train_sample,
-                     rng=rng, progress=progress, desc=desc)
+                     lr_decay=lr_decay, rng=rng, progress=progress, desc=desc)
 
 
 def train_cnn(model: CNNNextWord, train_data, val_data, *, epochs: int, batch_size: int = 64,
               lr: float = 1e-3, optimizer: str = "adam", momentum: float = 0.9, patience: int | None = None,
-              rng=None, progress: bool = True) -> pd.DataFrame:
+              dense_weight_decay: float = 0.0, lr_decay: float | None = None, rng=None,
+              progress: bool = True) -> pd.DataFrame:
     """Lesson 04: mini-batch Adam (``optimizer="adam"``) or SGD with momentum (``"sgd"``, PyTorch's
     convention, see ``course_utils.SGD``; ``momentum`` is used only there).
+
+    ``dense_weight_decay``: an L2 penalty on the output layer's weight matrix ``dense.W`` alone
+    (``weight_decay`` of ``course_utils.optim``), the ``(F, V)`` matrix that holds most of the weights
+    and memorises the training sentences first. ``lr_decay``: the learning rate is multiplied by it
+    after every epoch.
 
     Returns the history of :func:`fit_next_word`: training and validation loss, accuracy and
     top-5 accuracy per epoch, and the seconds of each training pass. ``patience=None`` trains
@@ -57,9 +65,11 @@ def train_cnn(model: CNNNextWord, train_data, val_data, *, epochs: int, batch_si
     """
     if optimizer not in ("adam", "sgd"):
         raise ValueError(f"optimizer: expected 'adam' or 'sgd', got {optimizer!r}")
-    opt = Adam(model.params, lr=lr) if optimizer == "adam" else SGD(model.params, lr=lr, momentum=momentum)
+    decay = {model.param_names["dense.W"]: dense_weight_decay}
+    opt = (Adam(model.params, lr=lr, weight_decay=decay) if optimizer == "adam"
+           else SGD(model.params, lr=lr, momentum=momentum, weight_decay=decay))
     return fit_next_word(model, opt, train_data, val_data, epochs=epochs, batch_size=batch_size,
-                         patience=patience, rng=rng, progress=progress, desc="CNN")
+                         patience=patience, lr_decay=lr_decay, rng=rng, progress=progress, desc="CNN")
 
 
 def train_cnn_lstm(model: CNNLSTMNextWord, train_data, val_data, *, epochs: int, batch_size: int = 64,
