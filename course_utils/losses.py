@@ -65,14 +65,22 @@ def softmax_cross_entropy(logits, targets, ignore_index: int | None = None):
         raise ValueError(f"softmax_cross_entropy targets: expected ids in [0, {V}), "
                          f"got {t.min()} to {t.max()}")
 
-    logp = log_softmax(logits[counted])              # (n, V): only the counted rows
+    # Only the counted rows, as (n, V); without ignore_index that is every row, and no copy is made.
+    z = logits.reshape(-1, V) if ignore_index is None else logits[counted]
     n = len(t)
     rows = np.arange(n)
-    loss = -logp[rows, t].sum() / n
-    grad_rows = np.exp(logp)                         # softmax
-    grad_rows[rows, t] -= 1.0                        # d(-log p_t)/dz = p - onehot(t)
+    z = z - z.max(axis=-1, keepdims=True)            # a new array, reused below: logits stay as they are
+    z_target = z[rows, t]
+    probs = np.exp(z, out=z)                         # unnormalised softmax, in place of z
+    total = probs.sum(axis=-1, keepdims=True)
+    loss = (np.log(total[:, 0]) - z_target).sum() / n   # -log p_t = log(sum exp z) - z_t
+    probs /= total                                   # softmax
+    probs[rows, t] -= 1.0                            # d(-log p_t)/dz = p - onehot(t)
+    probs /= n
+    if ignore_index is None:
+        return float(loss), probs.reshape(logits.shape)
     dlogits = np.zeros_like(logits)
-    dlogits[counted] = grad_rows / n
+    dlogits[counted] = probs
     return float(loss), dlogits
 
 

@@ -41,7 +41,9 @@ class Optimizer:
             g = grads[name]
             wd = self.weight_decay.get(name, 0.0)
             if wd:
-                g = g + wd * p          # a new array: the caller's gradient is left as it was
+                decayed = wd * p        # a new array: the caller's gradient is left as it was
+                decayed += g
+                g = decayed
             self._update(name, p, g)
 
     def _begin_step(self) -> None:
@@ -72,7 +74,18 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma and Ba, 2015) with bias correction, as ``torch.optim.Adam``."""
+    """Adam (Kingma and Ba, 2015) with bias correction, as ``torch.optim.Adam``.
+
+    Per parameter ``p`` with gradient ``g``, at step ``t``::
+
+        m = beta1 * m + (1 - beta1) * g          # running mean of the gradient
+        v = beta2 * v + (1 - beta2) * g**2       # running mean of its square
+        p -= lr * m_hat / (sqrt(v_hat) + eps)    # m_hat = m / (1 - beta1**t), v_hat = v / (1 - beta2**t)
+
+    Written with in-place operations on one scratch array per parameter: the arrays are as large
+    as the weights (the output layer of a language model has hundreds of thousands), and a fresh
+    temporary for every operation of every step costs more than the arithmetic.
+    """
 
     def __init__(self, params: dict, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float | dict = 0.0):
@@ -84,19 +97,27 @@ class Adam(Optimizer):
         self.t = 0
         self.m = {k: np.zeros_like(p) for k, p in self.params.items()}
         self.v = {k: np.zeros_like(p) for k, p in self.params.items()}
+        self._scratch = {k: np.empty_like(p) for k, p in self.params.items()}
 
     def _begin_step(self) -> None:
         self.t += 1
 
     def _update(self, name, p, g):
-        m, v = self.m[name], self.v[name]
+        m, v, buf = self.m[name], self.v[name], self._scratch[name]
         m *= self.beta1
-        m += (1 - self.beta1) * g
+        np.multiply(g, 1 - self.beta1, out=buf)
+        m += buf
         v *= self.beta2
-        v += (1 - self.beta2) * g * g
-        m_hat = m / (1 - self.beta1 ** self.t)
-        v_hat = v / (1 - self.beta2 ** self.t)
-        p -= (self.lr * m_hat / (np.sqrt(v_hat) + self.eps)).astype(p.dtype, copy=False)
+        np.multiply(g, g, out=buf)
+        buf *= 1 - self.beta2
+        v += buf
+        # sqrt(v_hat) + eps, then lr * m_hat / that, as torch.optim.Adam computes it
+        np.sqrt(v, out=buf)
+        buf *= 1 / np.sqrt(1 - self.beta2 ** self.t)
+        buf += self.eps
+        np.divide(m, buf, out=buf)
+        buf *= self.lr / (1 - self.beta1 ** self.t)
+        p -= buf
 
 
 def _decay_per_name(weight_decay, params: dict) -> dict:
