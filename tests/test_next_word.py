@@ -363,6 +363,27 @@ def test_cnn_weight_decay_is_on_the_dense_weight_only():
     assert np.linalg.norm(ours.params[dense_w]) < np.linalg.norm(plain.params[dense_w])
 
 
+@pytest.mark.parametrize("name", ALL)
+def test_start_from_word_frequencies_sets_the_bias_to_log_add_one_frequencies(rng, name):
+    model = make_models(rng, dtype=np.float32)[name]
+    V = model.vocab_size
+    Y = np.array([2, 2, 2, 3, V - 1])
+    optimizer = Adam(model.params)              # holds the bias array: it must be changed in place
+    bias = model.params[model.param_names["dense.b"]]
+    model.start_from_word_frequencies(Y)
+    counts = np.ones(V)
+    counts[[2, 3, V - 1]] += [3, 1, 1]
+    np.testing.assert_allclose(bias, np.log(counts / counts.sum()), rtol=1e-6)
+    assert optimizer.params[model.param_names["dense.b"]] is bias and bias.dtype == np.float32
+    model.params[model.param_names["dense.W"]][...] = 0      # the bias alone: its softmax is the frequencies
+    np.testing.assert_allclose(model.predict_proba(np.ones((2, model.seq_len), int)),
+                               np.tile(counts / counts.sum(), (2, 1)), rtol=1e-6)
+    for bad, match in ((np.array([0, V]), r"expected ids in \[0, "), (np.array([], int), "at least one"),
+                       (np.array([1.0, 2.0]), "integer ids")):
+        with pytest.raises(ValueError, match=match):
+            model.start_from_word_frequencies(bad)
+
+
 def test_training_uses_one_blas_thread_and_restores_the_default():
     threadpoolctl = pytest.importorskip("threadpoolctl")
     vocab, (X, Y) = corpus_data()

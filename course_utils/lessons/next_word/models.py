@@ -25,6 +25,7 @@ from course_utils.layers import (
 )
 from course_utils.lessons.next_word.corpus import check_ids
 from course_utils.losses import log_softmax
+from course_utils.metrics import check_targets
 from course_utils.seeding import get_rng
 from course_utils.text import check_vocab
 
@@ -80,6 +81,21 @@ class NextWordModel:
         out = [np.exp(log_softmax(self.forward(X[i:i + batch_size], training=False).astype(np.float64)))
                for i in range(0, len(X), batch_size)]
         return np.concatenate(out) if out else np.zeros((0, self.vocab_size))
+
+    def start_from_word_frequencies(self, Y_train) -> None:
+        """Set the output bias to the log frequency of each word as a training target.
+
+        ``Y_train (n,)`` int ids in ``[0, V)``. With add-one counts, ``b[w] = log((count(w) + 1) /
+        (n + V))``. The softmax of the bias alone is then that frequency distribution, so the
+        untrained model starts near the unigram baseline instead of at the uniform guess, and
+        training does not spend its first steps learning how common each word is.
+        """
+        Y = check_targets(Y_train, vocab_size=self.vocab_size)
+        if Y.size == 0:
+            raise ValueError("start_from_word_frequencies: expected at least one training target, got none")
+        counts = np.bincount(Y, minlength=self.vocab_size) + 1.0
+        bias = self.net.params[self.param_names["dense.b"]]
+        bias[...] = np.log(counts / counts.sum())       # in place: an optimizer may hold this array
 
     @property
     def n_params(self) -> int:
