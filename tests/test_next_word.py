@@ -347,7 +347,7 @@ def test_cnn_weight_decay_is_on_the_dense_weight_only():
                            rng=np.random.default_rng(0))
 
     ours = model()
-    history = train_cnn(ours, (X, Y), (X, Y), epochs=3, batch_size=8, lr=0.01, dense_weight_decay=0.5,
+    history = train_cnn(ours, (X, Y), (X, Y), epochs=3, batch_size=8, lr=0.01, weight_decay={"dense.W": 0.5},
                         lr_decay=0.9, rng=np.random.default_rng(1), progress=False)
     by_hand = model()
     adam = Adam(by_hand.params, lr=0.01, weight_decay={by_hand.param_names["dense.W"]: 0.5})
@@ -361,6 +361,28 @@ def test_cnn_weight_decay_is_on_the_dense_weight_only():
               rng=np.random.default_rng(1), progress=False)
     dense_w = plain.param_names["dense.W"]
     assert np.linalg.norm(ours.params[dense_w]) < np.linalg.norm(plain.params[dense_w])
+    with pytest.raises(ValueError, match=r"does not have: \['lstm.W_x'\]; expected some of \['conv.W'"):
+        train_cnn(model(), (X, Y), (X, Y), epochs=1, weight_decay={"lstm.W_x": 0.1}, progress=False)
+
+
+def test_cnn_lstm_weight_decay_by_readable_names():
+    vocab, (X, Y) = corpus_data()
+
+    def model():
+        return CNNLSTMNextWord(len(vocab), 4, embed_dim=6, filters=8, kernel_size=2, hidden_size=8,
+                               rng=np.random.default_rng(0))
+
+    decay = {"dense.W": 0.1, "lstm.W_x": 0.2}
+    ours = model()
+    history = train_cnn_lstm(ours, (X, Y), (X, Y), epochs=2, batch_size=8, lr=0.01, weight_decay=decay,
+                             lr_decay=0.5, rng=np.random.default_rng(1), progress=False)
+    by_hand = model()
+    adam = Adam(by_hand.params, lr=0.01, weight_decay={by_hand.param_names[k]: v for k, v in decay.items()})
+    expected = fit_next_word(by_hand, adam, (X, Y), (X, Y), epochs=2, batch_size=8, clip_norm=5.0, patience=4,
+                             lr_decay=0.5, rng=np.random.default_rng(1), progress=False)
+    timing = ["seconds", "eval_seconds"]
+    pd.testing.assert_frame_equal(history.drop(columns=timing), expected.drop(columns=timing),
+                                  check_exact=True)
 
 
 @pytest.mark.parametrize("name", ALL)

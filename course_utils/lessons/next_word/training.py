@@ -49,15 +49,15 @@ def fit_next_word(model, optimizer, train_data, val_data, *, epochs: int, batch_
 
 def train_cnn(model: CNNNextWord, train_data, val_data, *, epochs: int, batch_size: int = 64,
               lr: float = 1e-3, optimizer: str = "adam", momentum: float = 0.9, patience: int | None = None,
-              dense_weight_decay: float = 0.0, lr_decay: float | None = None, rng=None,
+              weight_decay: dict | None = None, lr_decay: float | None = None, rng=None,
               progress: bool = True) -> pd.DataFrame:
     """Lesson 04: mini-batch Adam (``optimizer="adam"``) or SGD with momentum (``"sgd"``, PyTorch's
     convention, see ``course_utils.SGD``; ``momentum`` is used only there).
 
-    ``dense_weight_decay``: an L2 penalty on the output layer's weight matrix ``dense.W`` alone
-    (``weight_decay`` of ``course_utils.optim``), the ``(F, V)`` matrix that holds most of the weights
-    and memorises the training sentences first. ``lr_decay``: the learning rate is multiplied by it
-    after every epoch.
+    ``weight_decay``: L2 penalties by the readable names of the weight file, e.g.
+    ``{"dense.W": 1e-3}`` for the output layer's ``(F, V)`` matrix alone, which holds most of the
+    weights and memorises the training sentences first (see ``course_utils.optim``).
+    ``lr_decay``: the learning rate is multiplied by it after every epoch.
 
     Returns the history of :func:`fit_next_word`: training and validation loss, accuracy and
     top-5 accuracy per epoch, and the seconds of each training pass. ``patience=None`` trains
@@ -65,7 +65,7 @@ def train_cnn(model: CNNNextWord, train_data, val_data, *, epochs: int, batch_si
     """
     if optimizer not in ("adam", "sgd"):
         raise ValueError(f"optimizer: expected 'adam' or 'sgd', got {optimizer!r}")
-    decay = {model.param_names["dense.W"]: dense_weight_decay}
+    decay = decay_by_key(model, weight_decay)
     opt = (Adam(model.params, lr=lr, weight_decay=decay) if optimizer == "adam"
            else SGD(model.params, lr=lr, momentum=momentum, weight_decay=decay))
     return fit_next_word(model, opt, train_data, val_data, epochs=epochs, batch_size=batch_size,
@@ -73,13 +73,25 @@ def train_cnn(model: CNNNextWord, train_data, val_data, *, epochs: int, batch_si
 
 
 def train_cnn_lstm(model: CNNLSTMNextWord, train_data, val_data, *, epochs: int, batch_size: int = 64,
-                   lr: float = 2e-3, clip_norm: float = 5.0, patience: int = 4, rng=None,
+                   lr: float = 2e-3, clip_norm: float = 5.0, patience: int = 4,
+                   weight_decay: dict | None = None, lr_decay: float | None = None, rng=None,
                    progress: bool = True) -> pd.DataFrame:
     """Lesson 05: Adam with gradient clipping and early stopping on the validation loss.
 
-    Returns the history of :func:`fit_next_word` (training and validation loss and accuracy per
-    epoch, top-5 too, and a ``best`` column); the model keeps the best epoch's weights.
+    ``weight_decay`` and ``lr_decay`` as in :func:`train_cnn`. Returns the history of
+    :func:`fit_next_word` (training and validation loss and accuracy per epoch, top-5 too, and a
+    ``best`` column); the model keeps the best epoch's weights.
     """
-    optimizer = Adam(model.params, lr=lr)
+    optimizer = Adam(model.params, lr=lr, weight_decay=decay_by_key(model, weight_decay))
     return fit_next_word(model, optimizer, train_data, val_data, epochs=epochs, batch_size=batch_size,
-                         clip_norm=clip_norm, patience=patience, rng=rng, progress=progress, desc="CNN+LSTM")
+                         clip_norm=clip_norm, patience=patience, lr_decay=lr_decay, rng=rng,
+                         progress=progress, desc="CNN+LSTM")
+
+
+def decay_by_key(model, weight_decay: dict | None) -> dict:
+    """``{"dense.W": 1e-3}`` (readable names) -> ``{"7.W": 1e-3}`` (the keys of ``model.params``)."""
+    unknown = sorted(set(weight_decay or {}) - set(model.param_names))
+    if unknown:
+        raise ValueError(f"weight_decay names parameters the model does not have: {unknown}; "
+                         f"expected some of {sorted(model.param_names)}")
+    return {model.param_names[name]: wd for name, wd in (weight_decay or {}).items()}
