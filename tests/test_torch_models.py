@@ -199,3 +199,50 @@ def test_the_weights_of_lesson_05_load_with_parity():
     X = np.random.default_rng(0).integers(0, len(vocab), (50, config["seq_len"]))
     np.testing.assert_allclose(TorchPredictor(net).logits(X), model.forward(X, training=False),
                                rtol=0, atol=1e-5)
+
+
+def test_param_groups_put_each_parameter_once_with_its_readable_decay(rng):
+    net = CNNLSTMTorch(V, T, **SIZES)
+    groups = net.param_groups({"dense.W": 1e-4, "embedding.W": 1e-4, "lstm.W_h": 3e-4})
+    by_decay = {g["weight_decay"]: g["params"] for g in groups}
+    assert sorted(by_decay) == [0.0, 1e-4, 3e-4]
+    assert [id(p) for p in by_decay[1e-4]] == [id(net.embedding.weight), id(net.dense.weight)]
+    assert [id(p) for p in by_decay[3e-4]] == [id(net.lstm.weight_hh_l0)]
+    every = [id(p) for g in groups for p in g["params"]]
+    assert sorted(every) == sorted(id(p) for p in net.parameters())          # each one, once
+    assert net.param_groups() == [{"params": list(net.readable_params()["embedding.W"])
+                                   + [p for name, ps in net.readable_params().items()
+                                      if name != "embedding.W" for p in ps], "weight_decay": 0.0}]
+    with pytest.raises(ValueError, match=r"does not have: \['lstm.W'\]"):
+        net.param_groups({"lstm.W": 0.1})
+
+
+def test_one_step_of_lesson_05s_recipe_is_the_same_in_both_frameworks(rng):
+    """Bias start, weight decay by readable name, one Adam step on the same batch (float64, no dropout).
+
+    Every weight moves alike, except the LSTM bias: NumPy has one, PyTorch two that it adds, and
+    Adam moves each of the two by a full step, so their sum moves twice as far."""
+    from course_utils.lessons.next_word.training import decay_by_key
+    from course_utils.optim import Adam
+
+    model = numpy_model(rng, "last", np.float64, dropout=0.0)
+    net = CNNLSTMTorch.from_numpy(model)
+    X, Y = ids(rng, 9), rng.integers(1, V, 9)
+    model.start_from_word_frequencies(Y)
+    net.start_from_word_frequencies(Y)
+    decay = {"dense.W": 0.1, "embedding.W": 0.05, "lstm.W_x": 0.2}
+    before = {name: p.copy() for name, p in model.named_params().items()}
+    _, dlogits = softmax_cross_entropy(model.forward(X), Y)
+    model.backward(dlogits)
+    Adam(model.params, lr=0.01, weight_decay=decay_by_key(model, decay)).step(model.grads)
+    optimizer = torch.optim.Adam(net.param_groups(decay), lr=0.01)
+    F.cross_entropy(net(torch.from_numpy(X)), torch.from_numpy(Y)).backward()
+    optimizer.step()
+    theirs = net.to_numpy().named_params()
+    for name, p in model.named_params().items():
+        if name == "lstm.b":
+            np.testing.assert_allclose(theirs[name] - before[name], 2 * (p - before[name]), rtol=1e-9)
+        else:
+            np.testing.assert_allclose(theirs[name], p, rtol=1e-10, atol=1e-12, err_msg=name)
+    with pytest.raises(ValueError, match="a classifier's outputs are not words"):
+        CNNLSTMTorch(V, T, **SIZES, num_classes=3).start_from_word_frequencies(Y)

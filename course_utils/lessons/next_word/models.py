@@ -30,6 +30,15 @@ from course_utils.seeding import get_rng
 from course_utils.text import check_vocab
 
 
+def log_word_frequencies(Y_train, vocab_size: int) -> np.ndarray:
+    """``(V,)`` float64: ``log((count(w) + 1) / (n + V))`` over the ``n`` training targets ``Y_train``."""
+    Y = check_targets(Y_train, vocab_size=vocab_size)
+    if Y.size == 0:
+        raise ValueError("start_from_word_frequencies: expected at least one training target, got none")
+    counts = np.bincount(Y, minlength=vocab_size) + 1.0
+    return np.log(counts / counts.sum())
+
+
 class NextWordModel:
     """A ``Sequential`` of course layers that maps contexts ``X (N, seq_len)`` to logits ``(N, V)``.
 
@@ -90,12 +99,8 @@ class NextWordModel:
         untrained model starts near the unigram baseline instead of at the uniform guess, and
         training does not spend its first steps learning how common each word is.
         """
-        Y = check_targets(Y_train, vocab_size=self.vocab_size)
-        if Y.size == 0:
-            raise ValueError("start_from_word_frequencies: expected at least one training target, got none")
-        counts = np.bincount(Y, minlength=self.vocab_size) + 1.0
         bias = self.net.params[self.param_names["dense.b"]]
-        bias[...] = np.log(counts / counts.sum())       # in place: an optimizer may hold this array
+        bias[...] = log_word_frequencies(Y_train, self.vocab_size)   # in place: an optimizer may hold it
 
     @property
     def n_params(self) -> int:

@@ -36,7 +36,7 @@ from torch import nn
 
 from course_utils.interop import copy_from_torch, copy_to_torch
 from course_utils.layers import LSTM, Conv1D, Dense, Embedding
-from course_utils.lessons.next_word.models import CNNLSTMNextWord
+from course_utils.lessons.next_word.models import CNNLSTMNextWord, log_word_frequencies
 
 HEADS = ("max", "last")
 
@@ -134,6 +134,44 @@ class CNNLSTMTorch(nn.Module):
         if self.num_classes != self.vocab_size:
             config["num_classes"] = self.num_classes
         return config
+
+    # ------------------------------------------------------------ lesson 05's training recipe
+
+    def readable_params(self) -> dict[str, list[nn.Parameter]]:
+        """The parameters under the names of lesson 05's weight file (``"dense.W"``: ``dense.weight``, ...).
+
+        ``"lstm.b"`` is the NumPy LSTM's one bias: here the two that PyTorch adds, ``bias_ih_l0`` and
+        ``bias_hh_l0``. Every other name is one parameter.
+        """
+        lstm = self.lstm
+        return {"embedding.W": [self.embedding.weight], "conv.W": [self.conv.weight],
+                "conv.b": [self.conv.bias], "lstm.W_x": [lstm.weight_ih_l0], "lstm.W_h": [lstm.weight_hh_l0],
+                "lstm.b": [lstm.bias_ih_l0, lstm.bias_hh_l0], "dense.W": [self.dense.weight],
+                "dense.b": [self.dense.bias]}
+
+    def param_groups(self, weight_decay: dict | None = None) -> list[dict]:
+        """``torch.optim`` parameter groups for an L2 penalty by readable name, as lesson 05's
+        ``Adam(weight_decay=decay_by_key(model, {"dense.W": 1e-4, ...}))``: one group per strength,
+        and every parameter not named in a group with ``weight_decay`` 0.
+
+            torch.optim.Adam(net.param_groups({"dense.W": 1e-4}), lr=1e-3)
+        """
+        named = self.readable_params()
+        unknown = sorted(set(weight_decay or {}) - set(named))
+        if unknown:
+            raise ValueError(f"weight_decay names parameters the model does not have: {unknown}; "
+                             f"expected some of {sorted(named)}")
+        strengths = {name: float((weight_decay or {}).get(name, 0.0)) for name in named}
+        return [{"params": [p for name in named if strengths[name] == wd for p in named[name]],
+                 "weight_decay": wd} for wd in sorted(set(strengths.values()))]
+
+    def start_from_word_frequencies(self, Y_train) -> None:
+        """The output bias at the log add-one frequencies of the training targets, as
+        ``CNNLSTMNextWord.start_from_word_frequencies`` (next-word models only)."""
+        if self.num_classes != self.vocab_size:
+            raise ValueError("start_from_word_frequencies: a classifier's outputs are not words")
+        with torch.no_grad():
+            self.dense.bias.copy_(torch.from_numpy(log_word_frequencies(Y_train, self.vocab_size)))
 
     # ------------------------------------------------------------ the NumPy twin, both ways
 
