@@ -16,6 +16,9 @@ like a PyTorch parameter group per name (e.g. only the output layer's weight mat
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
 
 
@@ -25,7 +28,7 @@ class Optimizer:
             raise ValueError(f"learning rate must be positive, got {lr}")
         self.params = dict(params)  # name -> the layer's own array
         self.lr = lr
-        self.weight_decay = _decay_per_name(weight_decay, self.params)
+        self.weight_decay = weight_decay_by_name(weight_decay, self.params)
 
     def step(self, grads: dict) -> None:
         """Update every parameter from its gradient; nothing is updated if any gradient is wrong."""
@@ -111,26 +114,33 @@ class Adam(Optimizer):
         np.multiply(g, g, out=buf)
         buf *= 1 - self.beta2
         v += buf
-        # sqrt(v_hat) + eps, then lr * m_hat / that, as torch.optim.Adam computes it
+        # sqrt(v_hat) + eps, then lr * m_hat / that, in torch.optim.Adam's order (math.sqrt: a Python
+        # float keeps float32 arrays in float32; a NumPy float64 scalar would promote the operation)
         np.sqrt(v, out=buf)
-        buf *= 1 / np.sqrt(1 - self.beta2 ** self.t)
+        buf /= math.sqrt(1 - self.beta2 ** self.t)
         buf += self.eps
         np.divide(m, buf, out=buf)
         buf *= self.lr / (1 - self.beta1 ** self.t)
         p -= buf
 
 
-def _decay_per_name(weight_decay, params: dict) -> dict:
-    """``weight_decay`` as a dict ``{name: wd}``: a number applies to every parameter."""
+def weight_decay_by_name(weight_decay, names) -> dict:
+    """``weight_decay`` as a checked dict ``{name: wd}``, for the parameter names ``names``.
+
+    A number applies to every name; a dict names some of them (the others get none). Every value
+    must be a finite real number >= 0. Used by the optimizers here and by the lessons that name
+    parameters their own way (``decay_by_key``, ``CNNLSTMTorch.param_groups``).
+    """
+    names = list(names)
     if not isinstance(weight_decay, dict):
-        weight_decay = dict.fromkeys(params, weight_decay)
-    unknown = weight_decay.keys() - params.keys()
+        weight_decay = dict.fromkeys(names, weight_decay)
+    unknown = sorted(set(weight_decay) - set(names), key=str)
     if unknown:
-        raise ValueError(f"weight_decay names parameters that do not exist: {sorted(unknown)}; "
-                         f"expected some of {sorted(params)}")
+        raise ValueError(f"weight_decay names parameters that do not exist: {unknown}; "
+                         f"expected some of {sorted(names)}")
     for name, wd in weight_decay.items():
-        if isinstance(wd, bool) or not isinstance(wd, (int, float)) or not 0.0 <= wd < float("inf"):
-            raise ValueError(f"weight_decay of {name!r} must be a number >= 0, got {wd!r}")
+        if isinstance(wd, (bool, np.bool_)) or not isinstance(wd, numbers.Real) or not 0.0 <= wd < math.inf:
+            raise ValueError(f"weight_decay of {name!r}: expected a finite number >= 0, got {wd!r}")
     return {name: float(wd) for name, wd in weight_decay.items()}
 
 

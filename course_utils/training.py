@@ -92,6 +92,7 @@ def _training_sample(X, y, eval_train):
 
 
 def _check_options(val_data, patience, lr_decay) -> None:
+    """The argument checks of :func:`train` that need no data."""
     if patience is not None and val_data is None:
         raise ValueError("early stopping (patience) needs val_data")
     if lr_decay is not None and not 0.0 < lr_decay <= 1.0:
@@ -107,7 +108,7 @@ def train(model, loss_fn: Callable, optimizer, train_data, val_data=None, *, epo
     Columns: ``epoch``, ``train_loss``, the validation loss and ``metrics`` (``val_loss``,
     ``val_<name>``), ``seconds`` (the training pass alone: forward, backward, update),
     ``eval_seconds`` (the evaluation after it), ``grad_norm`` when clipping, ``best`` with ``patience``,
-    ``lr`` with ``lr_decay``.
+    and ``lr`` (after ``epoch``) with ``lr_decay``.
 
     - ``loss_fn(outputs, y) -> (loss, doutputs)``, e.g. ``softmax_cross_entropy`` or ``mse``.
     - ``clip_norm``: clip the global gradient norm of every step (the mean norm before
@@ -136,10 +137,10 @@ def train(model, loss_fn: Callable, optimizer, train_data, val_data=None, *, epo
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
         train_loss, grad_norm = _train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, clip_norm, rng)
-        row = {"epoch": epoch, "train_loss": train_loss}
         timing = {"seconds": time.perf_counter() - start}
+        row = {"epoch": epoch, "train_loss": train_loss}
         if lr_decay is not None:
-            timing["lr"] = optimizer.lr        # the rate this epoch trained with
+            row = {"epoch": epoch, "lr": optimizer.lr, "train_loss": train_loss}   # the rate it trained with
             optimizer.lr *= lr_decay
         start = time.perf_counter()
         if eval_train:

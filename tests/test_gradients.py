@@ -189,6 +189,28 @@ def test_softmax_cross_entropy(rng):
     assert_small("softmax_cross_entropy", {"logits": err})
 
 
+@pytest.mark.parametrize("shape, ignore_index", [((6, 5), None), ((3, 4, 5), None), ((3, 4, 5), 0)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_cross_entropy_matches_torch_and_leaves_the_logits_alone(rng, shape, ignore_index, dtype):
+    import torch
+    import torch.nn.functional as F
+
+    logits = (3 * rng.standard_normal(shape)).astype(dtype)
+    targets = rng.integers(0, shape[-1], shape[:-1])
+    targets.flat[0] = 0                                      # at least one ignored position
+    given = logits.copy()
+    loss, dlogits = softmax_cross_entropy(logits, targets, ignore_index=ignore_index)
+    np.testing.assert_array_equal(logits, given)             # the logits are not changed
+    assert dlogits.dtype == dtype and dlogits.shape == shape
+    t_logits = torch.tensor(logits.astype(np.float64), requires_grad=True)
+    t_loss = F.cross_entropy(t_logits.reshape(-1, shape[-1]), torch.tensor(targets).reshape(-1),
+                             ignore_index=-100 if ignore_index is None else ignore_index)
+    t_loss.backward()
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    assert loss == pytest.approx(t_loss.item(), rel=tol)
+    np.testing.assert_allclose(dlogits, t_logits.grad.numpy(), rtol=tol, atol=tol)
+
+
 def test_softmax_cross_entropy_sequence_with_ignored_padding(rng):
     targets = rng.integers(1, 5, (3, 4))
     targets[:, -1] = 0

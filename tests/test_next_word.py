@@ -27,7 +27,7 @@ from course_utils.lessons.next_word.ngrams import (
     choose_bigram_weight,
     choose_ngram,
 )
-from course_utils.lessons.next_word.training import fit_next_word, train_cnn, train_cnn_lstm
+from course_utils.lessons.next_word.training import decay_by_key, fit_next_word, train_cnn, train_cnn_lstm
 from course_utils.metrics import (
     accuracy,
     cross_entropy,
@@ -338,7 +338,7 @@ def test_cnn_training_learns_and_logs():
 
 
 def test_cnn_weight_decay_is_on_the_dense_weight_only():
-    """train_cnn(dense_weight_decay=..., lr_decay=...) is fit_next_word with an Adam that decays
+    """train_cnn(weight_decay={"dense.W": ...}, lr_decay=...) is fit_next_word with an Adam that decays
     ``dense.W`` alone, bit for bit; and the decay changes the training."""
     vocab, (X, Y) = corpus_data()
 
@@ -361,8 +361,12 @@ def test_cnn_weight_decay_is_on_the_dense_weight_only():
               rng=np.random.default_rng(1), progress=False)
     dense_w = plain.param_names["dense.W"]
     assert np.linalg.norm(ours.params[dense_w]) < np.linalg.norm(plain.params[dense_w])
-    with pytest.raises(ValueError, match=r"does not have: \['lstm.W_x'\]; expected some of \['conv.W'"):
+    with pytest.raises(ValueError, match=r"do not exist: \['lstm.W_x'\]; expected some of \['conv.W'"):
         train_cnn(model(), (X, Y), (X, Y), epochs=1, weight_decay={"lstm.W_x": 0.1}, progress=False)
+    with pytest.raises(ValueError, match="weight_decay of 'dense.W': expected a finite number >= 0"):
+        train_cnn(model(), (X, Y), (X, Y), epochs=1, weight_decay={"dense.W": -1.0}, progress=False)
+    every = model()
+    assert set(decay_by_key(every, 0.1)) == set(every.params) and decay_by_key(every, None) == {}
 
 
 def test_cnn_lstm_weight_decay_by_readable_names():

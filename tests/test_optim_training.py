@@ -71,30 +71,36 @@ def run_groups(make_ours, make_theirs, rng, steps=6):
 
 
 @pytest.mark.parametrize("name", ["adam", "sgd"])
-def test_weight_decay_on_chosen_parameters_matches_torch_parameter_groups(rng, name):
+def test_weight_decay_on_chosen_parameters_matches_torch_parameter_groups(name):
     ours_cls, theirs_cls, kw = ((Adam, torch.optim.Adam, {"lr": 0.01}) if name == "adam"
                                 else (SGD, torch.optim.SGD, {"lr": 0.1, "momentum": 0.9}))
-    ours, theirs = run_groups(lambda p: ours_cls(p, weight_decay={"a": 0.3}, **kw),
-                              lambda p: theirs_cls([{"params": [p["a"]], "weight_decay": 0.3},
-                                                    {"params": [p["b"]]}], **kw), rng)
+
+    def run(decay, torch_groups):     # the same weights and gradients for every run
+        return run_groups(lambda p: ours_cls(p, weight_decay=decay, **kw),
+                          lambda p: theirs_cls(torch_groups(p), **kw), np.random.default_rng(7))
+
+    ours, theirs = run({"a": 0.3}, lambda p: [{"params": [p["a"]], "weight_decay": 0.3},
+                                              {"params": [p["b"]]}])
+    plain, torch_plain = run(0.0, lambda p: p.values())
+    everywhere, torch_everywhere = run(0.3, lambda p: [{"params": list(p.values()), "weight_decay": 0.3}])
     for k in "ab":
         np.testing.assert_allclose(ours[k], theirs[k], rtol=1e-10, atol=1e-14)
-    # A number decays every parameter; without decay the result differs (the test can fail).
-    everywhere, torch_everywhere = run_groups(lambda p: ours_cls(p, weight_decay=0.3, **kw),
-                                              lambda p: theirs_cls(p.values(), weight_decay=0.3, **kw), rng)
-    for k in "ab":
+        np.testing.assert_allclose(plain[k], torch_plain[k], rtol=1e-10, atol=1e-14)
         np.testing.assert_allclose(everywhere[k], torch_everywhere[k], rtol=1e-10, atol=1e-14)
-    plain, _ = run_groups(lambda p: ours_cls(p, **kw), lambda p: theirs_cls(p.values(), **kw), rng)
-    assert not np.allclose(plain["a"], everywhere["a"])
+    # The decay changes what it should and nothing else: "b" is undecayed in the first run.
+    assert not np.allclose(ours["a"], plain["a"]) and np.array_equal(ours["b"], plain["b"])
+    assert not np.allclose(everywhere["b"], plain["b"])
 
 
 def test_weight_decay_errors():
     params = {"w": np.zeros(2)}
     with pytest.raises(ValueError, match=r"do not exist: \['v'\]; expected some of \['w'\]"):
         Adam(params, weight_decay={"v": 0.1})
-    for bad in (-0.1, float("nan"), float("inf"), True, "0.1"):
-        with pytest.raises(ValueError, match="weight_decay of 'w' must be a number >= 0"):
+    for bad in (-0.1, float("nan"), float("inf"), True, np.True_, "0.1", None):
+        with pytest.raises(ValueError, match="weight_decay of 'w': expected a finite number >= 0"):
             SGD(params, weight_decay=bad)
+    for good in (np.float32(0.1), np.int64(0), 1):          # any real number, NumPy's included
+        assert SGD(params, weight_decay=good).weight_decay == {"w": float(good)}
 
 
 def test_clip_grad_norm_matches_torch(rng):

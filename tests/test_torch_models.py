@@ -213,8 +213,11 @@ def test_param_groups_put_each_parameter_once_with_its_readable_decay(rng):
     assert net.param_groups() == [{"params": list(net.readable_params()["embedding.W"])
                                    + [p for name, ps in net.readable_params().items()
                                       if name != "embedding.W" for p in ps], "weight_decay": 0.0}]
-    with pytest.raises(ValueError, match=r"does not have: \['lstm.W'\]"):
+    with pytest.raises(ValueError, match=r"do not exist: \['lstm.W'\]"):
         net.param_groups({"lstm.W": 0.1})
+    for bad in (float("nan"), -1e-4):          # torch would take either without a word
+        with pytest.raises(ValueError, match="weight_decay of 'dense.W': expected a finite number >= 0"):
+            net.param_groups({"dense.W": bad})
 
 
 def test_one_step_of_lesson_05s_recipe_is_the_same_in_both_frameworks(rng):
@@ -244,5 +247,6 @@ def test_one_step_of_lesson_05s_recipe_is_the_same_in_both_frameworks(rng):
             np.testing.assert_allclose(theirs[name] - before[name], 2 * (p - before[name]), rtol=1e-9)
         else:
             np.testing.assert_allclose(theirs[name], p, rtol=1e-10, atol=1e-12, err_msg=name)
-    with pytest.raises(ValueError, match="a classifier's outputs are not words"):
+    with pytest.raises(ValueError, match=r"expected a next-word model \(num_classes == vocab_size\), got a "
+                                         "classifier with num_classes=3"):
         CNNLSTMTorch(V, T, **SIZES, num_classes=3).start_from_word_frequencies(Y)

@@ -31,10 +31,14 @@ from course_utils.text import check_vocab
 
 
 def log_word_frequencies(Y_train, vocab_size: int) -> np.ndarray:
-    """``(V,)`` float64: ``log((count(w) + 1) / (n + V))`` over the ``n`` training targets ``Y_train``."""
+    """``(V,)`` float64: ``log((count(w) + 1) / (n + V))`` over the ``n`` training targets ``Y_train``.
+
+    Add-one counts for every id, ``<PAD>`` included, so that every bias is finite. (``UnigramModel``
+    gives ``<PAD>``, never a target, probability 0; the two differ by that one count.)
+    """
     Y = check_targets(Y_train, vocab_size=vocab_size)
     if Y.size == 0:
-        raise ValueError("start_from_word_frequencies: expected at least one training target, got none")
+        raise ValueError("log_word_frequencies: expected at least one training target, got none")
     counts = np.bincount(Y, minlength=vocab_size) + 1.0
     return np.log(counts / counts.sum())
 

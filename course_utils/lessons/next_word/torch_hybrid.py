@@ -37,6 +37,7 @@ from torch import nn
 from course_utils.interop import copy_from_torch, copy_to_torch
 from course_utils.layers import LSTM, Conv1D, Dense, Embedding
 from course_utils.lessons.next_word.models import CNNLSTMNextWord, log_word_frequencies
+from course_utils.optim import weight_decay_by_name
 
 HEADS = ("max", "last")
 
@@ -141,7 +142,8 @@ class CNNLSTMTorch(nn.Module):
         """The parameters under the names of lesson 05's weight file (``"dense.W"``: ``dense.weight``, ...).
 
         ``"lstm.b"`` is the NumPy LSTM's one bias: here the two that PyTorch adds, ``bias_ih_l0`` and
-        ``bias_hh_l0``. Every other name is one parameter.
+        ``bias_hh_l0``. Every other name is one parameter. (Both biases get the NumPy bias's gradient,
+        and Adam moves each by a full step: their sum learns twice as fast as the NumPy bias.)
         """
         lstm = self.lstm
         return {"embedding.W": [self.embedding.weight], "conv.W": [self.conv.weight],
@@ -157,11 +159,8 @@ class CNNLSTMTorch(nn.Module):
             torch.optim.Adam(net.param_groups({"dense.W": 1e-4}), lr=1e-3)
         """
         named = self.readable_params()
-        unknown = sorted(set(weight_decay or {}) - set(named))
-        if unknown:
-            raise ValueError(f"weight_decay names parameters the model does not have: {unknown}; "
-                             f"expected some of {sorted(named)}")
-        strengths = {name: float((weight_decay or {}).get(name, 0.0)) for name in named}
+        given = weight_decay_by_name({} if weight_decay is None else weight_decay, named)
+        strengths = {name: given.get(name, 0.0) for name in named}
         return [{"params": [p for name in named if strengths[name] == wd for p in named[name]],
                  "weight_decay": wd} for wd in sorted(set(strengths.values()))]
 
@@ -169,7 +168,9 @@ class CNNLSTMTorch(nn.Module):
         """The output bias at the log add-one frequencies of the training targets, as
         ``CNNLSTMNextWord.start_from_word_frequencies`` (next-word models only)."""
         if self.num_classes != self.vocab_size:
-            raise ValueError("start_from_word_frequencies: a classifier's outputs are not words")
+            raise ValueError(f"start_from_word_frequencies: expected a next-word model (num_classes == "
+                             f"vocab_size), got a classifier with num_classes={self.num_classes} and "
+                             f"vocab_size={self.vocab_size}")
         with torch.no_grad():
             self.dense.bias.copy_(torch.from_numpy(log_word_frequencies(Y_train, self.vocab_size)))
 

@@ -11,7 +11,7 @@ from course_utils.hardware import limit_blas_threads
 from course_utils.lessons.next_word.models import CNNLSTMNextWord, CNNNextWord
 from course_utils.losses import softmax_cross_entropy
 from course_utils.metrics import accuracy, top5_accuracy
-from course_utils.optim import SGD, Adam
+from course_utils.optim import SGD, Adam, weight_decay_by_name
 from course_utils.training import train
 
 
@@ -49,7 +49,7 @@ def fit_next_word(model, optimizer, train_data, val_data, *, epochs: int, batch_
 
 def train_cnn(model: CNNNextWord, train_data, val_data, *, epochs: int, batch_size: int = 64,
               lr: float = 1e-3, optimizer: str = "adam", momentum: float = 0.9, patience: int | None = None,
-              weight_decay: dict | None = None, lr_decay: float | None = None, rng=None,
+              weight_decay: float | dict | None = None, lr_decay: float | None = None, rng=None,
               progress: bool = True) -> pd.DataFrame:
     """Lesson 04: mini-batch Adam (``optimizer="adam"``) or SGD with momentum (``"sgd"``, PyTorch's
     convention, see ``course_utils.SGD``; ``momentum`` is used only there).
@@ -74,7 +74,7 @@ def train_cnn(model: CNNNextWord, train_data, val_data, *, epochs: int, batch_si
 
 def train_cnn_lstm(model: CNNLSTMNextWord, train_data, val_data, *, epochs: int, batch_size: int = 64,
                    lr: float = 2e-3, clip_norm: float = 5.0, patience: int = 4,
-                   weight_decay: dict | None = None, lr_decay: float | None = None, rng=None,
+                   weight_decay: float | dict | None = None, lr_decay: float | None = None, rng=None,
                    progress: bool = True) -> pd.DataFrame:
     """Lesson 05: Adam with gradient clipping and early stopping on the validation loss.
 
@@ -88,10 +88,11 @@ def train_cnn_lstm(model: CNNLSTMNextWord, train_data, val_data, *, epochs: int,
                          progress=progress, desc="CNN+LSTM")
 
 
-def decay_by_key(model, weight_decay: dict | None) -> dict:
-    """``{"dense.W": 1e-3}`` (readable names) -> ``{"7.W": 1e-3}`` (the keys of ``model.params``)."""
-    unknown = sorted(set(weight_decay or {}) - set(model.param_names))
-    if unknown:
-        raise ValueError(f"weight_decay names parameters the model does not have: {unknown}; "
-                         f"expected some of {sorted(model.param_names)}")
-    return {model.param_names[name]: wd for name, wd in (weight_decay or {}).items()}
+def decay_by_key(model, weight_decay: float | dict | None) -> dict:
+    """Weight decay by the weight file's readable names -> by the keys of ``model.params``.
+
+    ``{"dense.W": 1e-3}`` -> ``{"7.W": 1e-3}``; a number applies to every parameter; ``None``: none.
+    Checked (names and values) under the readable names, as the learner wrote them.
+    """
+    by_name = weight_decay_by_name({} if weight_decay is None else weight_decay, model.param_names)
+    return {model.param_names[name]: wd for name, wd in by_name.items()}
