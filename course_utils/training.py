@@ -138,9 +138,9 @@ def train(model, loss_fn: Callable, optimizer, train_data, val_data=None, *, epo
         start = time.perf_counter()
         train_loss, grad_norm = _train_one_epoch(model, loss_fn, optimizer, X, y, batch_size, clip_norm, rng)
         timing = {"seconds": time.perf_counter() - start}
-        row = {"epoch": epoch, "train_loss": train_loss}
+        logged_lr = {} if lr_decay is None else {"lr": optimizer.lr}           # the rate this epoch used
+        row = {"epoch": epoch, **logged_lr, "train_loss": train_loss}
         if lr_decay is not None:
-            row = {"epoch": epoch, "lr": optimizer.lr, "train_loss": train_loss}   # the rate it trained with
             optimizer.lr *= lr_decay
         start = time.perf_counter()
         if eval_train:

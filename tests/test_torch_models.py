@@ -220,14 +220,18 @@ def test_param_groups_put_each_parameter_once_with_its_readable_decay(rng):
             net.param_groups({"dense.W": bad})
 
 
-def test_one_step_of_lesson_05s_recipe_is_the_same_in_both_frameworks(rng):
-    """Bias start, weight decay by readable name, one Adam step on the same batch (float64, no dropout).
+@pytest.mark.parametrize("name", ["adam", "sgd"])
+def test_one_step_of_lesson_05s_recipe_is_the_same_in_both_frameworks(rng, name):
+    """Bias start, weight decay by readable name, one step on the same batch (float64, no dropout).
 
-    Every weight moves alike, except the LSTM bias: NumPy has one, PyTorch two that it adds, and
-    Adam moves each of the two by a full step, so their sum moves twice as far."""
+    Adam's first step is about ``lr * sign(g)``, which weight decay rarely changes; SGD's is
+    ``lr * (g + wd * p)``, so there a decay on the wrong parameters cannot pass. Every weight moves
+    alike, except the LSTM bias: NumPy has one, PyTorch two that it adds, and each of the two moves
+    by a full step, so their sum moves twice as far."""
     from course_utils.lessons.next_word.training import decay_by_key
-    from course_utils.optim import Adam
+    from course_utils.optim import SGD, Adam
 
+    ours_cls, theirs_cls = (Adam, torch.optim.Adam) if name == "adam" else (SGD, torch.optim.SGD)
     model = numpy_model(rng, "last", np.float64, dropout=0.0)
     net = CNNLSTMTorch.from_numpy(model)
     X, Y = ids(rng, 9), rng.integers(1, V, 9)
@@ -237,16 +241,16 @@ def test_one_step_of_lesson_05s_recipe_is_the_same_in_both_frameworks(rng):
     before = {name: p.copy() for name, p in model.named_params().items()}
     _, dlogits = softmax_cross_entropy(model.forward(X), Y)
     model.backward(dlogits)
-    Adam(model.params, lr=0.01, weight_decay=decay_by_key(model, decay)).step(model.grads)
-    optimizer = torch.optim.Adam(net.param_groups(decay), lr=0.01)
+    ours_cls(model.params, lr=0.01, weight_decay=decay_by_key(model, decay)).step(model.grads)
+    optimizer = theirs_cls(net.param_groups(decay), lr=0.01)
     F.cross_entropy(net(torch.from_numpy(X)), torch.from_numpy(Y)).backward()
     optimizer.step()
     theirs = net.to_numpy().named_params()
-    for name, p in model.named_params().items():
-        if name == "lstm.b":
-            np.testing.assert_allclose(theirs[name] - before[name], 2 * (p - before[name]), rtol=1e-9)
+    for key, p in model.named_params().items():
+        if key == "lstm.b":
+            np.testing.assert_allclose(theirs[key] - before[key], 2 * (p - before[key]), rtol=1e-9)
         else:
-            np.testing.assert_allclose(theirs[name], p, rtol=1e-10, atol=1e-12, err_msg=name)
+            np.testing.assert_allclose(theirs[key], p, rtol=1e-10, atol=1e-12, err_msg=key)
     with pytest.raises(ValueError, match=r"expected a next-word model \(num_classes == vocab_size\), got a "
                                          "classifier with num_classes=3"):
         CNNLSTMTorch(V, T, **SIZES, num_classes=3).start_from_word_frequencies(Y)

@@ -151,10 +151,10 @@ class CNNLSTMTorch(nn.Module):
                 "lstm.b": [lstm.bias_ih_l0, lstm.bias_hh_l0], "dense.W": [self.dense.weight],
                 "dense.b": [self.dense.bias]}
 
-    def param_groups(self, weight_decay: dict | None = None) -> list[dict]:
+    def param_groups(self, weight_decay: float | dict | None = None) -> list[dict]:
         """``torch.optim`` parameter groups for an L2 penalty by readable name, as lesson 05's
         ``Adam(weight_decay=decay_by_key(model, {"dense.W": 1e-4, ...}))``: one group per strength,
-        and every parameter not named in a group with ``weight_decay`` 0.
+        and every parameter not named in a group with ``weight_decay`` 0 (a number: every parameter).
 
             torch.optim.Adam(net.param_groups({"dense.W": 1e-4}), lr=1e-3)
         """

@@ -17,8 +17,7 @@ from course_utils.training import train
 
 def fit_next_word(model, optimizer, train_data, val_data, *, epochs: int, batch_size: int,
                   clip_norm: float | None = None, patience: int | None = None, lr_decay: float | None = None,
-                  rng=None,
-                  progress: bool = True, desc: str = "training",
+                  rng=None, progress: bool = True, desc: str = "training",
                   blas_threads: int | None = 1, train_sample: int | None = 8192) -> pd.DataFrame:
     """Train ``model`` with :func:`course_utils.training.train`; return the history, one row per epoch.
 
