@@ -201,8 +201,9 @@ def test_the_real_command_exits_with_2_and_one_line(argv, expected):
 
 
 @pytest.mark.parametrize("blank", ["\u200b", "\u200c\u200d\u2060", "\ufeff", " \t ", "\x00\x1b"])
-def test_predict_refuses_a_text_without_a_token(saved, capsys, blank):
-    """A text of zero-width or control characters gets no prediction: status 2, and which text it was."""
+def test_predict_refuses_a_text_without_a_token(nothing_slow, saved, capsys, blank):
+    """A text of zero-width or control characters gets no prediction: status 2, and which text it was,
+    before the model is loaded (the saved tokeniser alone decides)."""
     assert main(["predict", "--model", str(saved), "I love you", blank]) == 2
     out, err = capsys.readouterr()
     assert out == ""

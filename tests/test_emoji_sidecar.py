@@ -16,6 +16,7 @@ import shutil
 import numpy as np
 import pytest
 
+import course_utils.lessons.emoji.classifier as classifier_module
 from course_utils.keras_setup import seed_keras
 from course_utils.lessons.emoji.classifier import (
     FORMAT,
@@ -23,6 +24,7 @@ from course_utils.lessons.emoji.classifier import (
     EmojiClassifier,
     ModelLoadError,
     metadata_path,
+    saved_embeddings,
 )
 from course_utils.lessons.emoji.model import build_emoji_lstm, load_embeddings
 from course_utils.lessons.emoji.sentence_head import SentenceHead
@@ -272,6 +274,36 @@ def test_saving_over_a_model_rewrites_the_checksum(emb, saved, tmp_path):
         EmojiClassifier(build_emoji_lstm(emb), emb, max_len=16).save(path)
         assert EmojiClassifier.load(path).max_len == 16
     assert not metadata_path(path).with_name("model.json.part").exists()
+
+
+# ------------------------------------------------------------------- the tokeniser alone, without Keras
+
+
+def test_saved_embeddings_is_the_models_tokeniser_without_keras(saved, monkeypatch):
+    clf = EmojiClassifier.load(saved)
+    monkeypatch.setattr(classifier_module, "_load_keras_model", lambda path: pytest.fail("Keras was asked"))
+    emb = saved_embeddings(saved)
+    assert emb.name == clf.embeddings.name
+    assert [emb.ids(t) for t in SENTENCES] == [clf.embeddings.ids(t) for t in SENTENCES]
+
+
+@pytest.mark.parametrize("break_it", ["no model", "no sidecar", "a bad field", "changed weights"])
+def test_saved_embeddings_refuses_what_load_refuses_with_the_same_message(saved, write_model, tmp_path,
+                                                                          break_it):
+    if break_it == "no model":
+        path = tmp_path / "nothing.keras"
+    elif break_it == "no sidecar":
+        path = tmp_path / "alone.keras"
+        shutil.copyfile(saved, path)
+    elif break_it == "a bad field":
+        path = write_model(lambda meta: meta.update(vocab_size=30_000))
+    else:
+        path = tmp_path / "changed.keras"
+        path.write_bytes(saved.read_bytes() + b"\0")
+        shutil.copyfile(metadata_path(saved), metadata_path(path))
+    with pytest.raises(ModelLoadError) as info:
+        saved_embeddings(path)
+    assert str(info.value) == load_error(path)
 
 
 @pytest.mark.parametrize("max_len", [0, True, 1.5, MAX_LEN_LIMIT + 1, "16"])

@@ -219,6 +219,43 @@ def _check_table(model, emb: PretrainedEmbeddings, path: Path) -> None:
                              f"{emb.matrix.shape} on this machine, so its token ids would mean other words")
 
 
+def check_texts(texts: Sequence[str], embeddings: PretrainedEmbeddings) -> None:
+    """Raise ``ValueError`` for a list that is not of strings, and :class:`NoTokenError` naming the first
+    text (index and a short prefix) in which the tokeniser of ``embeddings`` finds no token."""
+    if isinstance(texts, str) or not isinstance(texts, Sequence):
+        raise ValueError(f"texts: expected a list of strings, got {type(texts).__name__}")
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise ValueError(f"texts[{i}]: expected a string, got {type(text).__name__}")
+        if not embeddings.ids(text):
+            raise NoTokenError(f"texts[{i}] {_short(text)}: expected at least one word, found no token: "
+                               "to the tokeniser the text is empty (whitespace, zero-width and control "
+                               "characters are not tokens)", index=i)
+
+
+def _read_model_files(path: Path) -> tuple[dict, PretrainedEmbeddings]:
+    """The checks of :meth:`EmojiClassifier.load` that need no Keras: both files, the sidecar's fields, the
+    weights' checksum and the embeddings. Returns ``(sidecar, embeddings)``; :class:`ModelLoadError`."""
+    meta_file = metadata_path(path)
+    hint = f"train one with: python -m course_utils.lessons.emoji train --out {path}"
+    if not path.is_file():
+        raise ModelLoadError(f"no emoji model at {path}; {hint}")
+    if not meta_file.is_file():
+        raise ModelLoadError(f"{path} has no metadata file {meta_file.name} beside it (max_len, labels, "
+                             f"embeddings); save models with EmojiClassifier.save, or {hint}")
+    meta = _read_sidecar(meta_file, hint)
+    _check_weights_file(path, meta, meta_file, hint)
+    return meta, _sidecar_embeddings(meta, path, meta_file)
+
+
+def saved_embeddings(path: str | os.PathLike = DEFAULT_MODEL) -> PretrainedEmbeddings:
+    """The tokeniser and table of a saved model, read with the checks of :meth:`EmojiClassifier.load`
+    that need no Keras (a fraction of a second, where loading the model takes seconds): with
+    :func:`check_texts`, a command can refuse a text without a word before it loads the model.
+    Raises :class:`ModelLoadError` as ``load`` does."""
+    return _read_model_files(Path(path))[1]
+
+
 class EmojiClassifier:
     """A trained model with everything needed to go from raw text to an emoji.
 
@@ -256,16 +293,8 @@ class EmojiClassifier:
 
     def check_texts(self, texts: Sequence[str]) -> None:
         """Raise ``ValueError`` for a list that is not of strings, and :class:`NoTokenError` naming the first
-        text (index and a short prefix) that has no token."""
-        if isinstance(texts, str) or not isinstance(texts, Sequence):
-            raise ValueError(f"texts: expected a list of strings, got {type(texts).__name__}")
-        for i, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise ValueError(f"texts[{i}]: expected a string, got {type(text).__name__}")
-            if not self.embeddings.ids(text):
-                raise NoTokenError(f"texts[{i}] {_short(text)}: expected at least one word, found no token: "
-                                   "to the tokeniser the text is empty (whitespace, zero-width and control "
-                                   "characters are not tokens)", index=i)
+        text (index and a short prefix) that has no token (see :func:`check_texts`)."""
+        check_texts(texts, self.embeddings)
 
     def component_probabilities(self, texts: Sequence[str],
                                 max_len: int | None = None) -> dict[str, np.ndarray]:
@@ -341,21 +370,14 @@ class EmojiClassifier:
           course's labels in order; ``sentence_head`` null or a head of the right sizes with finite
           weights; ...); keys this version does not know are ignored;
         - the ``.keras`` file is a zip archive whose SHA-256 is the sidecar's ``weights_sha256``;
-        - Keras reads it; the embeddings named load on this machine (the content of a file named by a
-          ``glove:`` path is never quoted), with the sidecar's sizes, and equal the model's own table;
+        - the embeddings named load on this machine (the content of a file named by a ``glove:`` path is
+          never quoted), with the sidecar's sizes;
+        - Keras reads the ``.keras`` file, and its table equals the embeddings;
         - if there is a sentence head, its encoder loads on this machine.
         """
         path, meta_file = Path(path), metadata_path(path)
-        hint = f"train one with: python -m course_utils.lessons.emoji train --out {path}"
-        if not path.is_file():
-            raise ModelLoadError(f"no emoji model at {path}; {hint}")
-        if not meta_file.is_file():
-            raise ModelLoadError(f"{path} has no metadata file {meta_file.name} beside it (max_len, labels, "
-                                 f"embeddings); save models with EmojiClassifier.save, or {hint}")
-        meta = _read_sidecar(meta_file, hint)
-        _check_weights_file(path, meta, meta_file, hint)
+        meta, emb = _read_model_files(path)
         model = _load_keras_model(path)
-        emb = _sidecar_embeddings(meta, path, meta_file)
         _check_table(model, emb, path)
         head = None if meta["sentence_head"] is None else SentenceHead.from_dict(meta["sentence_head"])
         if head is not None:   # load the encoder now: a server that cannot use it must not start

@@ -25,7 +25,9 @@ from course_utils.lessons.emoji.classifier import (
     DEFAULT_MODEL,
     EmojiClassifier,
     ModelLoadError,
+    check_texts,
     metadata_path,
+    saved_embeddings,
 )
 from course_utils.lessons.emoji.data import load_emoji_data
 from course_utils.lessons.emoji.training import train_emoji_model
@@ -109,10 +111,11 @@ def _train_settings(args, parser: argparse.ArgumentParser) -> dict:
             "max_train": pick(quick=QUICK_TRAIN_SENTENCES, full=None)}
 
 
-def _load_or_exit(path: str) -> EmojiClassifier:
-    """Load a model for the command line; on failure print why on stderr and exit with status 2."""
+def _load_or_exit(path: str, load: Callable | None = None):
+    """``load(path)`` for the command line (by default ``EmojiClassifier.load``, else e.g.
+    :func:`saved_embeddings`); on failure print why on stderr and exit with status 2."""
     try:
-        return EmojiClassifier.load(path)
+        return (load or EmojiClassifier.load)(path)
     except ModelLoadError as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -139,12 +142,15 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_predict(args) -> int:
-    clf = _load_or_exit(args.model)
+    # The tokeniser alone first, without Keras: a sentence without a word is refused in a fraction of a
+    # second, before the model takes seconds to load.
+    embeddings = _load_or_exit(args.model, saved_embeddings)
     try:
-        results = clf.predict(args.texts)
+        check_texts(args.texts, embeddings)
     except ValueError as err:  # a sentence without a single token
         print(f"error: {err}", file=sys.stderr)
         return 2
+    results = _load_or_exit(args.model).predict(args.texts)
     for r in results:
         print(f"{r['emoji']}\t{r['emoji_meaning']}\t{r['confidence']:.3f}\t{r['text']}")
     return 0
