@@ -219,7 +219,7 @@ def _check_table(model, emb: PretrainedEmbeddings, path: Path) -> None:
                              f"{emb.matrix.shape} on this machine, so its token ids would mean other words")
 
 
-def check_texts(texts: Sequence[str], embeddings: PretrainedEmbeddings) -> None:
+def check_texts_have_tokens(texts: Sequence[str], embeddings: PretrainedEmbeddings) -> None:
     """Raise ``ValueError`` for a list that is not of strings, and :class:`NoTokenError` naming the first
     text (index and a short prefix) in which the tokeniser of ``embeddings`` finds no token."""
     if isinstance(texts, str) or not isinstance(texts, Sequence):
@@ -251,7 +251,7 @@ def _read_model_files(path: Path) -> tuple[dict, PretrainedEmbeddings]:
 def saved_embeddings(path: str | os.PathLike = DEFAULT_MODEL) -> PretrainedEmbeddings:
     """The tokeniser and table of a saved model, read with the checks of :meth:`EmojiClassifier.load`
     that need no Keras (a fraction of a second, where loading the model takes seconds): with
-    :func:`check_texts`, a command can refuse a text without a word before it loads the model.
+    :func:`check_texts_have_tokens`, a command can refuse a text without a word before it loads the model.
     Raises :class:`ModelLoadError` as ``load`` does."""
     return _read_model_files(Path(path))[1]
 
@@ -293,8 +293,8 @@ class EmojiClassifier:
 
     def check_texts(self, texts: Sequence[str]) -> None:
         """Raise ``ValueError`` for a list that is not of strings, and :class:`NoTokenError` naming the first
-        text (index and a short prefix) that has no token (see :func:`check_texts`)."""
-        check_texts(texts, self.embeddings)
+        text (index and a short prefix) that has no token (see :func:`check_texts_have_tokens`)."""
+        check_texts_have_tokens(texts, self.embeddings)
 
     def component_probabilities(self, texts: Sequence[str],
                                 max_len: int | None = None) -> dict[str, np.ndarray]:

@@ -25,7 +25,7 @@ from course_utils.lessons.emoji.classifier import (
     DEFAULT_MODEL,
     EmojiClassifier,
     ModelLoadError,
-    check_texts,
+    check_texts_have_tokens,
     metadata_path,
     saved_embeddings,
 )
@@ -146,7 +146,7 @@ def _cmd_predict(args) -> int:
     # second, before the model takes seconds to load.
     embeddings = _load_or_exit(args.model, saved_embeddings)
     try:
-        check_texts(args.texts, embeddings)
+        check_texts_have_tokens(args.texts, embeddings)
     except ValueError as err:  # a sentence without a single token
         print(f"error: {err}", file=sys.stderr)
         return 2
