@@ -23,8 +23,8 @@ from course_utils.lessons.emoji.classifier import (
     MAX_LEN_LIMIT,
     EmojiClassifier,
     ModelLoadError,
+    NoTokenError,
     metadata_path,
-    saved_embeddings,
 )
 from course_utils.lessons.emoji.model import build_emoji_lstm, load_embeddings
 from course_utils.lessons.emoji.sentence_head import SentenceHead
@@ -276,34 +276,46 @@ def test_saving_over_a_model_rewrites_the_checksum(emb, saved, tmp_path):
     assert not metadata_path(path).with_name("model.json.part").exists()
 
 
-# ------------------------------------------------------------------- the tokeniser alone, without Keras
+# --------------------------------------------------------- texts checked with the tokeniser, before Keras
 
 
-def test_saved_embeddings_is_the_models_tokeniser_without_keras(saved, monkeypatch):
-    clf = EmojiClassifier.load(saved)
+def keras_must_not_run(monkeypatch):
     monkeypatch.setattr(classifier_module, "_load_keras_model", lambda path: pytest.fail("Keras was asked"))
-    emb = saved_embeddings(saved)
-    assert emb.name == clf.embeddings.name
-    assert [emb.ids(t) for t in SENTENCES] == [clf.embeddings.ids(t) for t in SENTENCES]
 
 
-@pytest.mark.parametrize("break_it", ["no model", "no sidecar", "a bad field", "changed weights"])
-def test_saved_embeddings_refuses_what_load_refuses_with_the_same_message(saved, write_model, tmp_path,
-                                                                          break_it):
-    if break_it == "no model":
-        path = tmp_path / "nothing.keras"
-    elif break_it == "no sidecar":
-        path = tmp_path / "alone.keras"
-        shutil.copyfile(saved, path)
-    elif break_it == "a bad field":
-        path = write_model(lambda meta: meta.update(vocab_size=30_000))
-    else:
-        path = tmp_path / "changed.keras"
-        path.write_bytes(saved.read_bytes() + b"\0")
-        shutil.copyfile(metadata_path(saved), metadata_path(path))
-    with pytest.raises(ModelLoadError) as info:
-        saved_embeddings(path)
-    assert str(info.value) == load_error(path)
+def test_load_checks_texts_with_the_saved_tokeniser_before_keras(saved, monkeypatch):
+    keras_must_not_run(monkeypatch)
+    with pytest.raises(NoTokenError, match=r"texts\[1\] '\\u200b': expected at least one word") as info:
+        EmojiClassifier.load(saved, check_texts=["I love you", "\u200b"])
+    assert info.value.index == 1
+
+
+def test_load_with_texts_that_have_words_loads_the_same_model(saved):
+    plain, checked = EmojiClassifier.load(saved), EmojiClassifier.load(saved, check_texts=SENTENCES)
+    np.testing.assert_array_equal(checked.predict_proba(SENTENCES), plain.predict_proba(SENTENCES))
+
+
+def test_a_bad_model_is_reported_before_the_texts(saved, write_model, monkeypatch):
+    """A broken sidecar is the first problem found, whatever the texts."""
+    keras_must_not_run(monkeypatch)
+    path = write_model(lambda meta: meta.update(vocab_size=30_000))
+    with pytest.raises(ModelLoadError, match="field 'vocab_size'"):
+        EmojiClassifier.load(path, check_texts=["\u200b"])
+
+
+def test_a_table_that_fails_to_load_is_a_load_error(saved, monkeypatch):
+    """A damaged MiniLM package raises the errors of safetensors or tokenizers, not OSError: still one
+    ModelLoadError that names the field."""
+    class Damaged(Exception):
+        pass
+
+    def damaged(source):
+        raise Damaged("header too large")
+
+    monkeypatch.setattr(classifier_module, "load_embeddings", damaged)
+    expected = r"field 'embeddings': expected a table .* found 'minilm', which is not \(header too large\)"
+    with pytest.raises(ModelLoadError, match=expected):
+        EmojiClassifier.load(saved)
 
 
 @pytest.mark.parametrize("max_len", [0, True, 1.5, MAX_LEN_LIMIT + 1, "16"])

@@ -190,14 +190,15 @@ def _sidecar_embeddings(meta: dict, path: Path, meta_file: Path) -> PretrainedEm
     source = meta["embeddings"]
     try:
         emb = load_embeddings(source)
-    except (OSError, ValueError, ImportError) as err:
+    except Exception as err:  # noqa: BLE001 (a damaged file: safetensors and tokenizers raise their own errors)
         if source.startswith("glove:") and not isinstance(err, FileNotFoundError):
             # Never quote what a file named by the sidecar contains: the name could be any file's.
             raise ModelLoadError(f"{meta_file}: field 'embeddings': expected a GloVe table ('word v1 ... vD' "
                                  f"per line), found {_short(source)}, which cannot be read as one "
                                  f"({type(err).__name__}); {path} needs it") from None
         raise ModelLoadError(f"{meta_file}: field 'embeddings': expected a table available on this machine, "
-                             f"found {_short(source)}, which is not ({err}); {path} needs it") from None
+                             f"found {_short(source)}, which is not ({str(err)[:200]}); "
+                             f"{path} needs it") from None
     if meta["standardized"]:
         emb = emb.standardized()  # recomputed from the table itself (up to rounding: see load)
     for field, here in (("vocab_size", emb.vocab_size), ("dim", emb.dim), ("unk_id", emb.unk_id)):
@@ -234,8 +235,8 @@ def check_texts_have_tokens(texts: Sequence[str], embeddings: PretrainedEmbeddin
 
 
 def _read_model_files(path: Path) -> tuple[dict, PretrainedEmbeddings]:
-    """The checks of :meth:`EmojiClassifier.load` that need no Keras: both files, the sidecar's fields, the
-    weights' checksum and the embeddings. Returns ``(sidecar, embeddings)``; :class:`ModelLoadError`."""
+    """The checks of :meth:`EmojiClassifier.load` that come before Keras: both files, the sidecar's fields,
+    the weights' checksum and the embeddings. Returns ``(sidecar, embeddings)``; :class:`ModelLoadError`."""
     meta_file = metadata_path(path)
     hint = f"train one with: python -m course_utils.lessons.emoji train --out {path}"
     if not path.is_file():
@@ -246,14 +247,6 @@ def _read_model_files(path: Path) -> tuple[dict, PretrainedEmbeddings]:
     meta = _read_sidecar(meta_file, hint)
     _check_weights_file(path, meta, meta_file, hint)
     return meta, _sidecar_embeddings(meta, path, meta_file)
-
-
-def saved_embeddings(path: str | os.PathLike = DEFAULT_MODEL) -> PretrainedEmbeddings:
-    """The tokeniser and table of a saved model, read with the checks of :meth:`EmojiClassifier.load`
-    that need no Keras (a fraction of a second, where loading the model takes seconds): with
-    :func:`check_texts_have_tokens`, a command can refuse a text without a word before it loads the model.
-    Raises :class:`ModelLoadError` as ``load`` does."""
-    return _read_model_files(Path(path))[1]
 
 
 class EmojiClassifier:
@@ -356,8 +349,13 @@ class EmojiClassifier:
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike = DEFAULT_MODEL) -> EmojiClassifier:
+    def load(cls, path: str | os.PathLike = DEFAULT_MODEL,
+             check_texts: Sequence[str] | None = None) -> EmojiClassifier:
         """Load a model saved by :meth:`save`. Anything missing or wrong raises :class:`ModelLoadError`.
+
+        ``check_texts``: texts to check with the saved tokeniser before Keras reads the model (a fraction of
+        a second, where Keras takes seconds): one without a token raises :class:`NoTokenError`, as
+        :meth:`predict` would, but before the wait. The command line's ``predict`` uses it.
 
         Checked, in this order (the first problem found is reported, naming the file and the field, what
         was expected and a short quote of what was found):
@@ -372,11 +370,14 @@ class EmojiClassifier:
         - the ``.keras`` file is a zip archive whose SHA-256 is the sidecar's ``weights_sha256``;
         - the embeddings named load on this machine (the content of a file named by a ``glove:`` path is
           never quoted), with the sidecar's sizes;
+        - (``check_texts``, if given: each has a token;)
         - Keras reads the ``.keras`` file, and its table equals the embeddings;
         - if there is a sentence head, its encoder loads on this machine.
         """
         path, meta_file = Path(path), metadata_path(path)
         meta, emb = _read_model_files(path)
+        if check_texts is not None:
+            check_texts_have_tokens(check_texts, emb)
         model = _load_keras_model(path)
         _check_table(model, emb, path)
         head = None if meta["sentence_head"] is None else SentenceHead.from_dict(meta["sentence_head"])

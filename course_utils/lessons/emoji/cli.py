@@ -25,9 +25,7 @@ from course_utils.lessons.emoji.classifier import (
     DEFAULT_MODEL,
     EmojiClassifier,
     ModelLoadError,
-    check_texts_have_tokens,
     metadata_path,
-    saved_embeddings,
 )
 from course_utils.lessons.emoji.data import load_emoji_data
 from course_utils.lessons.emoji.training import train_emoji_model
@@ -111,11 +109,11 @@ def _train_settings(args, parser: argparse.ArgumentParser) -> dict:
             "max_train": pick(quick=QUICK_TRAIN_SENTENCES, full=None)}
 
 
-def _load_or_exit(path: str, load: Callable | None = None):
-    """``load(path)`` for the command line (by default ``EmojiClassifier.load``, else e.g.
-    :func:`saved_embeddings`); on failure print why on stderr and exit with status 2."""
+def _load_or_exit(path: str, check_texts: Sequence[str] | None = None) -> EmojiClassifier:
+    """Load a model for the command line; on failure print why on stderr and exit with status 2.
+    ``check_texts``: see :meth:`EmojiClassifier.load` (a text without a token raises ``NoTokenError``)."""
     try:
-        return (load or EmojiClassifier.load)(path)
+        return EmojiClassifier.load(path, check_texts=check_texts)
     except ModelLoadError as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -142,15 +140,13 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_predict(args) -> int:
-    # The tokeniser alone first, without Keras: a sentence without a word is refused in a fraction of a
-    # second, before the model takes seconds to load.
-    embeddings = _load_or_exit(args.model, saved_embeddings)
     try:
-        check_texts_have_tokens(args.texts, embeddings)
+        # The texts are checked with the saved tokeniser before Keras loads the model: a sentence without a
+        # word is refused in a fraction of a second, not after seconds of loading.
+        results = _load_or_exit(args.model, check_texts=args.texts).predict(args.texts)
     except ValueError as err:  # a sentence without a single token
         print(f"error: {err}", file=sys.stderr)
         return 2
-    results = _load_or_exit(args.model).predict(args.texts)
     for r in results:
         print(f"{r['emoji']}\t{r['emoji_meaning']}\t{r['confidence']:.3f}\t{r['text']}")
     return 0
